@@ -1,0 +1,256 @@
+//! Reading the configuration: defaults < TOML file < environment, then validation.
+
+use std::path::{Path, PathBuf};
+
+use super::{Config, LogLevel};
+use crate::{Error, Result};
+
+pub(crate) const DEFAULT_ENV_PREFIX: &str = "DAEMON";
+
+/// Where an effective configuration came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigSource {
+    /// The file read, if any.
+    pub file: Option<PathBuf>,
+    /// The environment variables that overrode a value, in the order applied.
+    pub env: Vec<EnvOverride>,
+}
+
+/// One environment variable that overrode a configuration key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnvOverride {
+    /// The variable, e.g. `DAEMON_SHUTDOWN_TIMEOUT_MS`.
+    pub variable: String,
+    /// The key it set, e.g. `shutdown.timeout_ms`.
+    pub key: &'static str,
+}
+
+type Apply = fn(&mut Config, &str) -> Result<(), String>;
+
+/// Every key the environment can set: `<PREFIX>_<SUFFIX>`, the suffix being the dotted key in
+/// upper snake case, so keys that contain `_` stay reachable.
+const ENV_KEYS: &[(&str, Apply)] = &[
+    ("name", |c, v| {
+        c.name = v.to_owned();
+        Ok(())
+    }),
+    ("logging.level", |c, v| {
+        c.logging.level = v.parse::<LogLevel>()?;
+        Ok(())
+    }),
+    ("logging.json", |c, v| {
+        c.logging.json = parse_bool(v)?;
+        Ok(())
+    }),
+    ("logging.color", |c, v| {
+        c.logging.color = parse_bool(v)?;
+        Ok(())
+    }),
+    ("shutdown.timeout_ms", |c, v| {
+        c.shutdown.timeout_ms = parse_int(v)?;
+        Ok(())
+    }),
+    ("shutdown.force_timeout_ms", |c, v| {
+        c.shutdown.force_timeout_ms = parse_int(v)?;
+        Ok(())
+    }),
+    ("shutdown.kill_timeout_ms", |c, v| {
+        c.shutdown.kill_timeout_ms = parse_int(v)?;
+        Ok(())
+    }),
+    ("performance.worker_threads", |c, v| {
+        c.performance.worker_threads = parse_int(v)?;
+        Ok(())
+    }),
+    ("pid_file", |c, v| {
+        c.pid_file = (!v.is_empty()).then(|| PathBuf::from(v));
+        Ok(())
+    }),
+];
+
+fn env_name(prefix: &str, key: &str) -> String {
+    format!("{prefix}_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected a boolean (true/false, 1/0, yes/no, on/off)".to_owned()),
+    }
+}
+
+fn parse_int<T: std::str::FromStr>(value: &str) -> Result<T, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| "expected a non-negative integer".to_owned())
+}
+
+pub(crate) fn load(path: Option<&Path>, env_prefix: &str) -> Result<(Config, ConfigSource)> {
+    let mut config = match path {
+        Some(path) => parse_file(path)?,
+        None => Config::default(),
+    };
+    let env = apply_env(&mut config, env_prefix)?;
+    config.validate()?;
+    Ok((
+        config,
+        ConfigSource {
+            file: path.map(Path::to_path_buf),
+            env,
+        },
+    ))
+}
+
+fn parse_file(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| Error::config(format!("{}: cannot read: {err}", path.display())))?;
+    parse_str(&path.display().to_string(), &text)
+}
+
+/// Parses TOML text; `origin` names it in errors.
+pub(crate) fn parse_str(origin: &str, text: &str) -> Result<Config> {
+    toml::from_str(text).map_err(|err| Error::config(describe_toml_error(origin, text, &err)))
+}
+
+fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {
+    let mut applied = Vec::new();
+    for &(key, apply) in ENV_KEYS {
+        let variable = env_name(prefix, key);
+        let Some(raw) = std::env::var_os(&variable) else {
+            continue;
+        };
+        let value = raw.to_str().ok_or_else(|| {
+            Error::config(format!("{variable}={raw:?}: value is not valid UTF-8"))
+        })?;
+        apply(config, value)
+            .map_err(|problem| Error::config(format!("{variable}={value:?}: {key}: {problem}")))?;
+        applied.push(EnvOverride { variable, key });
+    }
+    Ok(applied)
+}
+
+/// `origin:line:column: key.path: message`, plus a "did you mean" for a misspelt key.
+fn describe_toml_error(origin: &str, text: &str, err: &toml::de::Error) -> String {
+    let mut out = origin.to_owned();
+    if let Some(span) = err.span() {
+        let (line, column) = line_column(text, span.start);
+        out.push_str(&format!(":{line}:{column}"));
+    }
+    if let Some(keys) = key_path(err) {
+        out.push_str(": ");
+        out.push_str(&keys);
+    }
+    out.push_str(": ");
+    out.push_str(err.message());
+    if let Some(suggestion) = suggest_field(err.message()) {
+        out.push_str(&format!(" (did you mean `{suggestion}`?)"));
+    }
+    out
+}
+
+/// The dotted key an error is about. `toml` prints it only when it has no input to quote, so
+/// ask it for that rendering.
+fn key_path(err: &toml::de::Error) -> Option<String> {
+    let mut bare = err.clone();
+    bare.set_input(None);
+    let rendered = bare.to_string();
+    let line = rendered.lines().find_map(|l| l.strip_prefix("in `"))?;
+    Some(line.trim_end_matches('`').to_owned())
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`": the closest valid name.
+fn suggest_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, expected) = rest.split_once('`')?;
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|candidate| (edit_distance(unknown, candidate), candidate))
+        .filter(|&(distance, candidate)| distance <= candidate.len().max(unknown.len()) / 3 + 1)
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        parse_str("daemon.toml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn file_errors_carry_line_column_and_key() {
+        let err = error_of("name = \"x\"\n\n[shutdown]\ntimeout_ms = \"abc\"\n");
+        assert!(err.starts_with("invalid configuration: daemon.toml:4:14: shutdown.timeout_ms: invalid type: string \"abc\""), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_get_a_suggestion() {
+        let err = error_of("[shutdown]\ntimout_ms = 5\n");
+        assert!(err.contains("daemon.toml:2:1"), "{err}");
+        assert!(err.contains("unknown field `timout_ms`"), "{err}");
+        assert!(err.contains("(did you mean `timeout_ms`?)"), "{err}");
+        let err = error_of("[loging]\nlevel = \"info\"\n");
+        assert!(err.contains("(did you mean `logging`?)"), "{err}");
+    }
+
+    #[test]
+    fn malformed_toml_points_at_the_spot() {
+        let err = error_of("name = \"x\"\n[shutdown\n");
+        assert!(err.contains("daemon.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn suggestions_only_for_near_misses() {
+        assert_eq!(
+            suggest_field("unknown field `zzzzzz`, expected `name`"),
+            None
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn env_names_keep_underscores_in_keys() {
+        assert_eq!(
+            env_name("DAEMON", "shutdown.timeout_ms"),
+            "DAEMON_SHUTDOWN_TIMEOUT_MS"
+        );
+        assert_eq!(env_name("APP", "pid_file"), "APP_PID_FILE");
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncé\nx", 6), (2, 3));
+        assert_eq!(line_column("", 0), (1, 1));
+    }
+}

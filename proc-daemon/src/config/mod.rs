@@ -1,0 +1,390 @@
+//! Daemon configuration: built-in defaults < TOML file < `DAEMON_*` environment.
+//!
+//! Every key here is read by the runtime. Sections and keys mirror the TOML file:
+//!
+//! ```toml
+//! name = "my-daemon"
+//! pid_file = "/run/my-daemon.pid"
+//!
+//! [logging]
+//! level = "info"      # trace, debug, info, warn, error
+//! json = false        # needs the `json-logs` feature
+//! color = true        # only ever used on a terminal
+//!
+//! [shutdown]
+//! timeout_ms = 5000        # subsystems still running are aborted
+//! force_timeout_ms = 10000 # the process exits without waiting for blocked threads
+//! kill_timeout_ms = 15000  # a watchdog thread ends the process, whatever its state
+//!
+//! [performance]
+//! worker_threads = 0  # 0 = one per core
+//!
+//! [app]               # free-form, read with `config.app::<T>()`
+//! ```
+
+mod builder;
+mod load;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use builder::ConfigBuilder;
+pub use load::{ConfigSource, EnvOverride};
+
+use crate::{Error, Result};
+
+/// The whole configuration of a daemon.
+///
+/// ```
+/// use proc_daemon::{Config, LogLevel};
+/// use std::time::Duration;
+///
+/// let config = Config::builder()
+///     .name("example")
+///     .log_level(LogLevel::Debug)
+///     .shutdown_timeout(Duration::from_secs(2))
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.shutdown.timeout_ms, 2000);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct Config {
+    /// The daemon's name, used in logs.
+    pub name: String,
+    /// Where logs go and how they look.
+    pub logging: LoggingConfig,
+    /// Shutdown deadlines.
+    pub shutdown: ShutdownConfig,
+    /// Runtime sizing.
+    pub performance: PerformanceConfig,
+    /// The PID file, locked for the daemon's life. None: no PID file.
+    pub pid_file: Option<PathBuf>,
+    /// The application's own settings, read with [`Config::app`].
+    pub app: toml::Table,
+}
+
+/// `[logging]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct LoggingConfig {
+    /// The most verbose level written.
+    pub level: LogLevel,
+    /// One JSON object per line instead of text (needs the `json-logs` feature).
+    pub json: bool,
+    /// Colour on terminals (never when output is not a terminal).
+    pub color: bool,
+}
+
+/// `[shutdown]`: the escalating deadlines, each measured from the moment shutdown starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ShutdownConfig {
+    /// Subsystems still running after this long are aborted and named in the log.
+    pub timeout_ms: u64,
+    /// If tasks still have not finished after this long, the process exits without them.
+    pub force_timeout_ms: u64,
+    /// A watchdog thread outside the runtime ends the process after this long, whatever state
+    /// it is in.
+    pub kill_timeout_ms: u64,
+}
+
+/// `[performance]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct PerformanceConfig {
+    /// Tokio worker threads; 0 means one per core.
+    pub worker_threads: usize,
+}
+
+/// How verbose logs are.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Everything.
+    Trace,
+    /// Debugging detail.
+    Debug,
+    /// Normal operation.
+    #[default]
+    Info,
+    /// Something unexpected that the daemon handled.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl LogLevel {
+    /// All levels, in the spelling the config uses.
+    pub const NAMES: [&'static str; 5] = ["trace", "debug", "info", "warn", "error"];
+
+    /// The config spelling.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl std::str::FromStr for LogLevel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "trace" => Ok(Self::Trace),
+            "debug" => Ok(Self::Debug),
+            "info" => Ok(Self::Info),
+            "warn" | "warning" => Ok(Self::Warn),
+            "error" => Ok(Self::Error),
+            _ => Err(format!(
+                "unknown log level, expected one of {}",
+                Self::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            name: "daemon".to_owned(),
+            logging: LoggingConfig::default(),
+            shutdown: ShutdownConfig::default(),
+            performance: PerformanceConfig::default(),
+            pid_file: None,
+            app: toml::Table::new(),
+        }
+    }
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            level: LogLevel::Info,
+            json: false,
+            color: true,
+        }
+    }
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 5_000,
+            force_timeout_ms: 10_000,
+            kill_timeout_ms: 15_000,
+        }
+    }
+}
+
+impl Default for PerformanceConfig {
+    fn default() -> Self {
+        Self { worker_threads: 0 }
+    }
+}
+
+impl ShutdownConfig {
+    /// `timeout_ms` as a duration.
+    #[must_use]
+    pub const fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// `force_timeout_ms` as a duration.
+    #[must_use]
+    pub const fn force_timeout(&self) -> Duration {
+        Duration::from_millis(self.force_timeout_ms)
+    }
+
+    /// `kill_timeout_ms` as a duration.
+    #[must_use]
+    pub const fn kill_timeout(&self) -> Duration {
+        Duration::from_millis(self.kill_timeout_ms)
+    }
+}
+
+/// The most worker threads a daemon may ask for; more is almost certainly a typo.
+const MAX_WORKER_THREADS: usize = 1024;
+
+impl Config {
+    /// Built-in defaults overlaid with the `DAEMON_*` environment, validated.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable when an environment value is invalid, or when the
+    /// result breaks a cross-field rule.
+    pub fn new() -> Result<Self> {
+        load::load(None, load::DEFAULT_ENV_PREFIX).map(|(config, _)| config)
+    }
+
+    /// Defaults < the TOML file at `path` < the `DAEMON_*` environment, validated.
+    ///
+    /// # Errors
+    /// [`Error::Config`] with `file:line:column: key: problem` for a bad file, the variable's
+    /// name and value for a bad environment override, or the rule a value breaks.
+    pub fn load_from_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        load::load(Some(path.as_ref()), load::DEFAULT_ENV_PREFIX).map(|(config, _)| config)
+    }
+
+    /// Like [`load_from_file`](Self::load_from_file) (or [`new`](Self::new) without a path) with
+    /// environment variables named `<env_prefix>_<SECTION>_<KEY>`; also reports where the
+    /// configuration came from.
+    ///
+    /// # Errors
+    /// As [`load_from_file`](Self::load_from_file).
+    pub fn load_with_prefix(
+        path: Option<&std::path::Path>,
+        env_prefix: &str,
+    ) -> Result<(Self, ConfigSource)> {
+        load::load(path, env_prefix)
+    }
+
+    /// A builder starting from the defaults.
+    #[must_use]
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Reads the `[app]` table as the application's own type.
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct App { port: u16 }
+    ///
+    /// let mut config = proc_daemon::Config::default();
+    /// config.app.insert("port".into(), 8080.into());
+    /// assert_eq!(config.app::<App>().unwrap().port, 8080);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the `app.` key that does not fit `T`.
+    pub fn app<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        T::deserialize(toml::Value::Table(self.app.clone()))
+            .map_err(|err| Error::config(format!("[app]: {}", err.message())))
+    }
+
+    /// Checks the rules that relate keys to each other.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the keys and the rule.
+    pub fn validate(&self) -> Result<()> {
+        let s = &self.shutdown;
+        if s.timeout_ms == 0 {
+            return Err(Error::config(
+                "shutdown.timeout_ms must be greater than 0 (subsystems need time to stop)",
+            ));
+        }
+        if s.force_timeout_ms < s.timeout_ms {
+            return Err(Error::config(format!(
+                "shutdown.force_timeout_ms ({}) must be >= shutdown.timeout_ms ({})",
+                s.force_timeout_ms, s.timeout_ms
+            )));
+        }
+        if s.kill_timeout_ms < s.force_timeout_ms {
+            return Err(Error::config(format!(
+                "shutdown.kill_timeout_ms ({}) must be >= shutdown.force_timeout_ms ({})",
+                s.kill_timeout_ms, s.force_timeout_ms
+            )));
+        }
+        if self.performance.worker_threads > MAX_WORKER_THREADS {
+            return Err(Error::config(format!(
+                "performance.worker_threads ({}) must be at most {MAX_WORKER_THREADS} (0 = one per core)",
+                self.performance.worker_threads
+            )));
+        }
+        if self.name.trim().is_empty() {
+            return Err(Error::config("name must not be empty"));
+        }
+        if self.logging.json && !cfg!(feature = "json-logs") {
+            return Err(Error::config(
+                "logging.json = true needs proc-daemon's `json-logs` feature",
+            ));
+        }
+        if self
+            .pid_file
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(Error::config("pid_file must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn cross_field_rules_name_both_keys() {
+        let mut config = Config::default();
+        config.shutdown.force_timeout_ms = 1000;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("shutdown.force_timeout_ms (1000) must be >= shutdown.timeout_ms (5000)"),
+            "{err}"
+        );
+
+        let mut config = Config::default();
+        config.shutdown.kill_timeout_ms = 6000;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "shutdown.kill_timeout_ms (6000) must be >= shutdown.force_timeout_ms (10000)"
+            ),
+            "{err}"
+        );
+
+        let mut config = Config::default();
+        config.performance.worker_threads = 5000;
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("performance.worker_threads")
+        );
+    }
+
+    #[test]
+    fn log_level_parses_and_lists_valid_values() {
+        assert_eq!("WARN".parse::<LogLevel>().unwrap(), LogLevel::Warn);
+        assert_eq!(
+            "loud".parse::<LogLevel>().unwrap_err(),
+            "unknown log level, expected one of trace, debug, info, warn, error"
+        );
+    }
+
+    #[test]
+    fn app_errors_name_the_section() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct App {
+            port: u16,
+        }
+        let mut config = Config::default();
+        config.app.insert("port".into(), "high".into());
+        let err = config.app::<App>().unwrap_err().to_string();
+        assert!(
+            err.contains("[app]") && err.contains("invalid type"),
+            "{err}"
+        );
+    }
+}

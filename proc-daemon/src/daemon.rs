@@ -1,0 +1,428 @@
+//! The daemon: registers subsystems, runs them under supervision, and shuts them down within
+//! the configured deadlines.
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
+
+use crate::events::{EventBus, SubsystemEvent};
+use crate::pidfile::PidFile;
+use crate::signal::{self, SignalConfig, signal_name};
+use crate::supervisor::{SubsystemEntry, supervise};
+use crate::{
+    Config, Error, Result, ShutdownHandle, Subsystem, SubsystemFn, SubsystemState, logging,
+    watchdog,
+};
+
+/// Why a daemon is shutting down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShutdownReason {
+    /// A signal (SIGTERM, SIGINT or SIGQUIT) was received.
+    Signal(i32),
+    /// [`DaemonHandle::request_shutdown`] was called.
+    Requested,
+    /// A critical subsystem ended as failed.
+    SubsystemFailed(String),
+    /// Every subsystem stopped on its own.
+    AllStopped,
+}
+
+impl fmt::Display for ShutdownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Signal(signal) => write!(f, "received {}", signal_name(*signal)),
+            Self::Requested => f.write_str("shutdown requested"),
+            Self::SubsystemFailed(name) => write!(f, "critical subsystem `{name}` failed"),
+            Self::AllStopped => f.write_str("every subsystem has stopped"),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Outcome {
+    reason: Option<ShutdownReason>,
+    failure: Option<Error>,
+}
+
+/// State shared by the daemon, its supervisors, its handles and the signal thread.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Arc<Config>,
+    pub(crate) shutdown: ShutdownHandle,
+    pub(crate) events: EventBus,
+    pub(crate) signal_bits: AtomicU8,
+    entries: RwLock<Vec<Arc<SubsystemEntry>>>,
+    outcome: Mutex<Outcome>,
+}
+
+impl Shared {
+    fn outcome(&self) -> std::sync::MutexGuard<'_, Outcome> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn entries(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<SubsystemEntry>>> {
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn request_shutdown(&self, reason: ShutdownReason) {
+        self.outcome().reason.get_or_insert(reason);
+        self.shutdown.trigger();
+    }
+
+    pub(crate) fn record_failure(&self, name: &str, error: &str) {
+        {
+            let mut outcome = self.outcome();
+            outcome
+                .failure
+                .get_or_insert_with(|| Error::subsystem(name, error));
+            outcome
+                .reason
+                .get_or_insert_with(|| ShutdownReason::SubsystemFailed(name.to_owned()));
+        }
+        self.shutdown.trigger();
+    }
+
+    /// The names of subsystems whose task has not ended, for the force-exit log line.
+    pub(crate) fn unfinished_subsystems(&self) -> String {
+        let entries = self.entries();
+        let names: Vec<String> = entries
+            .iter()
+            .filter(|e| !e.has_exited())
+            .map(|e| format!("`{}`", e.name()))
+            .collect();
+        names.join(", ")
+    }
+}
+
+/// A daemon about to run. Created with [`Daemon::builder`].
+#[derive(Debug)]
+pub struct Daemon;
+
+impl Daemon {
+    /// Starts building a daemon with `config`.
+    ///
+    /// ```
+    /// use proc_daemon::{Config, Daemon};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let daemon = Daemon::builder(Config::default())
+    ///     .with_task("once", |_shutdown| async { Ok(()) });
+    /// // Every subsystem stops on its own, so the daemon stops cleanly.
+    /// daemon.run().await.unwrap();
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn builder(config: Config) -> DaemonBuilder {
+        DaemonBuilder::new(config)
+    }
+}
+
+/// Registers subsystems and options, then [`run`](DaemonBuilder::run)s the daemon.
+#[derive(Debug)]
+pub struct DaemonBuilder {
+    shared: Arc<Shared>,
+    pid_file: Option<PathBuf>,
+}
+
+impl DaemonBuilder {
+    fn new(config: Config) -> Self {
+        let pid_file = config.pid_file.clone();
+        Self {
+            shared: Arc::new(Shared {
+                config: Arc::new(config),
+                shutdown: ShutdownHandle::new(),
+                events: EventBus::new(),
+                signal_bits: signal::default_bits(),
+                entries: RwLock::new(Vec::new()),
+                outcome: Mutex::new(Outcome::default()),
+            }),
+            pid_file,
+        }
+    }
+
+    /// Adds a subsystem. Subsystems start in the order they were added.
+    #[must_use]
+    pub fn with_subsystem(self, subsystem: impl Subsystem) -> Self {
+        self.with_boxed_subsystem(Box::new(subsystem))
+    }
+
+    /// Adds a boxed subsystem.
+    #[must_use]
+    pub fn with_boxed_subsystem(self, subsystem: Box<dyn Subsystem>) -> Self {
+        self.shared
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Arc::new(SubsystemEntry::new(subsystem)));
+        self
+    }
+
+    /// Adds a subsystem made from a closure, with the default options (restart on failure,
+    /// critical). Use [`SubsystemFn`] with [`with_subsystem`](Self::with_subsystem) to set them.
+    #[must_use]
+    pub fn with_subsystem_fn<F, Fut>(self, name: &str, run: F) -> Self
+    where
+        F: Fn(ShutdownHandle) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        self.with_subsystem(SubsystemFn::new(name.to_owned(), run))
+    }
+
+    /// The same as [`with_subsystem_fn`](Self::with_subsystem_fn); the name the published
+    /// `proc-daemon` API uses.
+    #[must_use]
+    pub fn with_task<F, Fut>(self, name: &str, run: F) -> Self
+    where
+        F: Fn(ShutdownHandle) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        self.with_subsystem_fn(name, run)
+    }
+
+    /// Chooses which signals the daemon acts on.
+    #[must_use]
+    pub fn with_signal_config(self, config: SignalConfig) -> Self {
+        self.shared
+            .signal_bits
+            .store(config.to_bits(), Ordering::Release);
+        self
+    }
+
+    /// Uses a PID file (overriding `pid_file` from the config).
+    #[must_use]
+    pub fn with_pid_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pid_file = Some(path.into());
+        self
+    }
+
+    /// A handle to the daemon, usable before and while it runs.
+    #[must_use]
+    pub fn handle(&self) -> DaemonHandle {
+        DaemonHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Runs the daemon until it has shut down.
+    ///
+    /// Signal handlers are installed first. Then the PID file is locked and the subsystems are
+    /// started in order. Shutdown starts on SIGTERM/SIGINT/SIGQUIT, on
+    /// [`DaemonHandle::request_shutdown`], when a critical subsystem fails, or when every
+    /// subsystem has stopped on its own; it then follows the deadlines of `[shutdown]`.
+    ///
+    /// # Errors
+    /// [`Error::Subsystem`] (exit code 1) when a critical subsystem failed;
+    /// [`Error::Shutdown`] (exit code 70) when subsystems had to be aborted at their deadline;
+    /// [`Error::AlreadyRunning`] or [`Error::PidFile`] when the PID file cannot be taken;
+    /// [`Error::Io`] when signal handlers cannot be installed.
+    pub async fn run(self) -> Result<()> {
+        signal::install()?;
+        let shared = self.shared;
+        let _signals = signal::attach(&shared);
+        logging::init(&shared.config);
+        let _pid_file = self.pid_file.map(PidFile::acquire).transpose()?;
+
+        let tracker = TaskTracker::new();
+        let started = start_subsystems(&shared, &tracker);
+        tracker.close();
+        tracing::info!(
+            "daemon `{}` started {started} subsystem(s) (pid {})",
+            shared.config.name,
+            std::process::id()
+        );
+
+        tokio::select! {
+            () = tracker.wait() => shared.request_shutdown(ShutdownReason::AllStopped),
+            () = shared.shutdown.cancelled() => {}
+        }
+        let overrun = shut_down(&shared, &tracker).await;
+
+        let failure = shared.outcome().failure.take();
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        if !overrun.is_empty() {
+            return Err(Error::shutdown(format!(
+                "{} did not stop within the shutdown timeout and had to be aborted",
+                overrun.join(", ")
+            )));
+        }
+        tracing::info!("daemon `{}` stopped cleanly", shared.config.name);
+        Ok(())
+    }
+}
+
+fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> usize {
+    let entries = shared.entries();
+    let mut started = 0;
+    for entry in entries.iter() {
+        if shared.shutdown.is_shutdown() {
+            // A signal arrived during start-up: what has started is stopped, the rest never runs.
+            entry.transition(SubsystemState::Stopped, None, shared);
+            entry.mark_exited();
+            continue;
+        }
+        let task = tracker.spawn(supervise(entry.clone(), shared.clone()));
+        entry.set_abort_handle(task.abort_handle());
+        started += 1;
+    }
+    started
+}
+
+/// Cancels every handle, then aborts subsystems that overrun their budget. Returns the names of
+/// the aborted ones. The force and kill deadlines are the watchdog's.
+async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<String> {
+    let t0 = Instant::now();
+    let deadlines = &shared.config.shutdown;
+    let reason = shared
+        .outcome()
+        .reason
+        .clone()
+        .unwrap_or(ShutdownReason::Requested);
+    tracing::info!(
+        "shutting down ({reason}); subsystems have {:?} to stop",
+        deadlines.timeout()
+    );
+    shared.shutdown.trigger();
+    let _watchdog = watchdog::arm(
+        shared.clone(),
+        deadlines.force_timeout(),
+        deadlines.kill_timeout(),
+    );
+
+    let global = deadlines.timeout();
+    let budget_of = |entry: &SubsystemEntry| entry.subsystem.shutdown_timeout().unwrap_or(global);
+    let mut budgets: Vec<Duration> = Vec::new();
+    for entry in shared.entries().iter() {
+        entry.mark_stopping(shared);
+        let budget = budget_of(entry);
+        if let Err(at) = budgets.binary_search(&budget) {
+            budgets.insert(at, budget);
+        }
+    }
+
+    let mut overrun = Vec::new();
+    for budget in budgets {
+        if tokio::time::timeout_at(t0 + budget, tracker.wait())
+            .await
+            .is_ok()
+        {
+            return overrun;
+        }
+        for entry in shared.entries().iter() {
+            if budget_of(entry) <= budget && entry.abort_overdue(budget, shared) {
+                tracing::error!(
+                    subsystem = entry.name(),
+                    "subsystem `{}` did not stop within its shutdown timeout of {budget:?}; aborting it",
+                    entry.name()
+                );
+                overrun.push(format!("`{}`", entry.name()));
+            }
+        }
+    }
+    tracker.wait().await;
+    overrun
+}
+
+/// A handle on a daemon, from [`DaemonBuilder::handle`]: request shutdown, read subsystem
+/// states, subscribe to lifecycle events. Cheap to clone.
+///
+/// ```
+/// use proc_daemon::{Config, Daemon, SubsystemState};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let builder = Daemon::builder(Config::default()).with_task("idle", |shutdown| async move {
+///     shutdown.cancelled().await;
+///     Ok(())
+/// });
+/// let handle = builder.handle();
+/// let mut events = handle.subscribe();
+/// let running = tokio::spawn(builder.run());
+/// while events.recv().await.unwrap().state != SubsystemState::Running {}
+/// handle.request_shutdown();
+/// running.await.unwrap().unwrap();
+/// assert_eq!(handle.subsystems()[0].state, SubsystemState::Stopped);
+/// # });
+/// ```
+#[derive(Clone, Debug)]
+pub struct DaemonHandle {
+    shared: Arc<Shared>,
+}
+
+/// A subsystem's state as seen from outside.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubsystemStatus {
+    /// Its name.
+    pub name: String,
+    /// Where it is in its life.
+    pub state: SubsystemState,
+    /// How many times it has been restarted.
+    pub restarts: u32,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
+impl DaemonHandle {
+    /// Starts a graceful shutdown (a no-op if one has started).
+    pub fn request_shutdown(&self) {
+        self.shared.request_shutdown(ShutdownReason::Requested);
+    }
+
+    /// Whether shutdown has started.
+    #[must_use]
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.shutdown.is_shutdown()
+    }
+
+    /// Why shutdown started, once it has.
+    #[must_use]
+    pub fn shutdown_reason(&self) -> Option<ShutdownReason> {
+        self.shared.outcome().reason.clone()
+    }
+
+    /// A shutdown handle, cancelled when the daemon starts shutting down.
+    #[must_use]
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shared.shutdown.clone()
+    }
+
+    /// Every subsystem's current state, in registration order.
+    #[must_use]
+    pub fn subsystems(&self) -> Vec<SubsystemStatus> {
+        self.shared
+            .entries()
+            .iter()
+            .map(|entry| SubsystemStatus {
+                name: entry.name().to_owned(),
+                state: entry.state(),
+                restarts: entry.restarts(),
+                last_error: entry.last_error().map(|e| e.to_string()),
+            })
+            .collect()
+    }
+
+    /// Lifecycle events from now on: one per state transition of every subsystem.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<SubsystemEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub fn config_snapshot(&self) -> Arc<Config> {
+        self.shared.config.clone()
+    }
+}

@@ -1,0 +1,71 @@
+//! Lifecycle events: one for every state transition of every subsystem.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::broadcast;
+
+use crate::SubsystemState;
+
+/// A subsystem entered `state`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubsystemEvent {
+    /// The subsystem's name.
+    pub subsystem: Arc<str>,
+    /// The state it entered.
+    pub state: SubsystemState,
+    /// The failure that led here, for `Failed` and for `Restarting` after a failure.
+    pub error: Option<Arc<str>>,
+}
+
+/// How many events a slow subscriber may fall behind before it misses some (it then gets
+/// `RecvError::Lagged` with the count).
+const CAPACITY: usize = 1024;
+
+/// Fans events out to subscribers. Costs one relaxed load per transition while nobody listens.
+#[derive(Debug)]
+pub(crate) struct EventBus {
+    sender: broadcast::Sender<SubsystemEvent>,
+    listened: AtomicBool,
+}
+
+impl EventBus {
+    pub(crate) fn new() -> Self {
+        Self {
+            sender: broadcast::Sender::new(CAPACITY),
+            listened: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<SubsystemEvent> {
+        self.listened.store(true, Ordering::Release);
+        self.sender.subscribe()
+    }
+
+    /// Sends the event built by `make`, only building it when someone listens.
+    pub(crate) fn emit(&self, make: impl FnOnce() -> SubsystemEvent) {
+        if self.listened.load(Ordering::Acquire) {
+            // No receiver left is not an error: events are best-effort notifications.
+            let _ = self.sender.send(make());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_built_only_when_someone_listens() {
+        let bus = EventBus::new();
+        bus.emit(|| unreachable!("nobody subscribed"));
+        let mut rx = bus.subscribe();
+        bus.emit(|| SubsystemEvent {
+            subsystem: "a".into(),
+            state: SubsystemState::Running,
+            error: None,
+        });
+        assert_eq!(rx.try_recv().unwrap().state, SubsystemState::Running);
+    }
+}

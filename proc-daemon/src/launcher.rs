@@ -1,0 +1,144 @@
+//! The whole life of a daemon process as one call: what `#[daemon]` generates, usable by hand.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::error::exit_code;
+use crate::{Config, Daemon, DaemonBuilder, Error, Result, logging, signal};
+
+/// Runs a daemon process from first instant to exit code.
+///
+/// In order: installs the signal handlers (so a signal at any later instant leads to a graceful
+/// stop), loads and validates the configuration (exit 78 on error), starts logging, builds a
+/// tokio runtime with `performance.worker_threads` workers, runs `setup` (which registers the
+/// subsystems; an `Err` aborts start-up with that error's exit code), runs the daemon, and
+/// returns the exit code of the outcome. Errors are printed to standard error.
+///
+/// The config file is `config_file`, unless `<ENV_PREFIX>_CONFIG` names another one.
+///
+/// ```no_run
+/// use proc_daemon::Launcher;
+///
+/// fn main() -> std::process::ExitCode {
+///     Launcher::new("my-daemon")
+///         .config_file("daemon.toml")
+///         .run(|daemon| async move {
+///             Ok(daemon.with_task("worker", |shutdown| async move {
+///                 shutdown.cancelled().await;
+///                 Ok(())
+///             }))
+///         })
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Launcher {
+    name: String,
+    config_file: Option<PathBuf>,
+    env_prefix: String,
+}
+
+impl Launcher {
+    /// A launcher for the daemon called `name` (used unless the config sets `name`).
+    #[must_use]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            config_file: None,
+            env_prefix: "DAEMON".to_owned(),
+        }
+    }
+
+    /// The configuration file to read.
+    #[must_use]
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
+    /// The prefix of environment overrides (default `DAEMON`).
+    #[must_use]
+    pub fn env_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.env_prefix = prefix.into();
+        self
+    }
+
+    /// Runs the process; see the type's documentation.
+    pub fn run<F, Fut>(self, setup: F) -> ExitCode
+    where
+        F: FnOnce(DaemonBuilder) -> Fut,
+        Fut: Future<Output = Result<DaemonBuilder>>,
+    {
+        if let Err(err) = signal::install() {
+            return self.fail(&Error::from(err));
+        }
+        let config = match self.load_config() {
+            Ok(config) => config,
+            Err(err) => return self.fail(&err),
+        };
+        logging::init(&config);
+        let runtime = match build_runtime(&config) {
+            Ok(runtime) => runtime,
+            Err(err) => return self.fail(&Error::from(err)),
+        };
+        let outcome =
+            runtime.block_on(async move { setup(Daemon::builder(config)).await?.run().await });
+        // Every supervised task has ended when `run` returns; tasks the application spawned on
+        // its own must not hold the process (the watchdog has already been disarmed).
+        runtime.shutdown_background();
+        match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => self.fail(&err),
+        }
+    }
+
+    fn load_config(&self) -> Result<Config> {
+        let variable = format!("{}_CONFIG", self.env_prefix);
+        let path = std::env::var_os(&variable)
+            .map(PathBuf::from)
+            .or_else(|| self.config_file.clone());
+        let (mut config, source) = Config::load_with_prefix(path.as_deref(), &self.env_prefix)?;
+        let name_overridden = source.env.iter().any(|o| o.key == "name");
+        if !name_overridden && config.name == Config::default().name {
+            config.name.clone_from(&self.name);
+        }
+        Ok(config)
+    }
+
+    fn fail(&self, error: &Error) -> ExitCode {
+        eprintln!("{}: error: {error}", self.name);
+        ExitCode::from(error.exit_code())
+    }
+}
+
+/// Builds the multi-threaded tokio runtime `[performance]` asks for.
+///
+/// # Errors
+/// The I/O error of creating the runtime's threads or drivers.
+pub fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
+        .enable_all()
+        .thread_name(format!("{}-worker", config.name));
+    if config.performance.worker_threads > 0 {
+        builder.worker_threads(config.performance.worker_threads);
+    }
+    builder.build()
+}
+
+/// The exit code for the outcome of [`DaemonBuilder::run`], printing an error to standard
+/// error: for programs that build their own runtime.
+///
+/// ```
+/// let code = proc_daemon::exit_code_of(&Err(proc_daemon::Error::config("bad")));
+/// assert_eq!(code, std::process::ExitCode::from(78));
+/// ```
+pub fn exit_code_of(outcome: &Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::from(exit_code::SUCCESS),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

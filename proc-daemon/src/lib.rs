@@ -1,0 +1,64 @@
+//! # proc-daemon
+//!
+//! A framework for production daemons: subsystems supervised with restart policies and restart
+//! intensity limits, signals handled from the first instant, graceful shutdown with escalating
+//! deadlines that nothing can outlive, a locked PID file, layered configuration, and exit codes
+//! that systemd understands.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use proc_daemon::{Config, Daemon, Error, RestartPolicy, SubsystemFn};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let runs = Arc::new(AtomicU32::new(0));
+//! let counter = runs.clone();
+//! // Fails twice, then finishes: `on_failure` restarts it twice, then it stops, and with
+//! // every subsystem stopped the daemon stops cleanly.
+//! let flaky = SubsystemFn::new("flaky", move |_shutdown| {
+//!     let run = counter.fetch_add(1, Ordering::SeqCst) + 1;
+//!     async move { if run < 3 { Err(Error::other("not yet")) } else { Ok(()) } }
+//! })
+//! .restart_policy(RestartPolicy::OnFailure);
+//! Daemon::builder(Config::default()).with_subsystem(flaky).run().await.unwrap();
+//! assert_eq!(runs.load(Ordering::SeqCst), 3);
+//! # });
+//! ```
+//!
+//! See the README for the process-level contract (signals, deadlines, exit codes).
+
+extern crate self as proc_daemon;
+
+mod cleanup;
+pub mod config;
+mod daemon;
+pub mod error;
+mod events;
+mod launcher;
+pub mod logging;
+mod pidfile;
+pub mod restart;
+pub mod shutdown;
+pub mod signal;
+pub mod subsystem;
+mod supervisor;
+mod watchdog;
+
+pub use config::{Config, LogLevel};
+pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, ShutdownReason, SubsystemStatus};
+pub use error::{Error, Result};
+pub use events::SubsystemEvent;
+pub use launcher::{Launcher, build_runtime, exit_code_of};
+pub use pidfile::PidFile;
+pub use restart::{RestartLimit, RestartPolicy};
+pub use shutdown::ShutdownHandle;
+pub use signal::SignalConfig;
+pub use subsystem::{Subsystem, SubsystemFn, SubsystemState};
+
+/// The only door from macro-generated code into the runtime. Not a public API: it changes
+/// without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::launcher::Launcher;
+    pub use crate::subsystem::{HealthCheck, RunFuture};
+}

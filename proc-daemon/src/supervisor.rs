@@ -1,0 +1,335 @@
+//! Supervision of one subsystem: run it, catch its panics, apply its restart policy.
+//!
+//! Each subsystem is one tokio task running [`supervise`]. Nothing here polls or locks while a
+//! subsystem runs normally: the task is parked inside the subsystem's own future, and the
+//! restart bookkeeping is only allocated on the first restart.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use crate::daemon::Shared;
+use crate::events::SubsystemEvent;
+use crate::restart::{Backoff, RestartWindow};
+use crate::subsystem::RunFuture;
+use crate::{RestartPolicy, Subsystem, SubsystemState};
+
+/// One registered subsystem and what the daemon knows about it.
+pub(crate) struct SubsystemEntry {
+    pub(crate) subsystem: Box<dyn Subsystem>,
+    state: AtomicU8,
+    restarts: AtomicU32,
+    last_error: Mutex<Option<Arc<str>>>,
+    abort: OnceLock<AbortHandle>,
+    exited: AtomicBool,
+}
+
+impl std::fmt::Debug for SubsystemEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubsystemEntry")
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SubsystemEntry {
+    pub(crate) fn new(subsystem: Box<dyn Subsystem>) -> Self {
+        Self {
+            subsystem,
+            state: AtomicU8::new(SubsystemState::Starting as u8),
+            restarts: AtomicU32::new(0),
+            last_error: Mutex::new(None),
+            abort: OnceLock::new(),
+            exited: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether its supervising task has ended (returned or was dropped after an abort).
+    pub(crate) fn has_exited(&self) -> bool {
+        self.exited.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_exited(&self) {
+        self.exited.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.subsystem.name()
+    }
+
+    pub(crate) fn state(&self) -> SubsystemState {
+        SubsystemState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn last_error(&self) -> Option<Arc<str>> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_abort_handle(&self, handle: AbortHandle) {
+        let _ = self.abort.set(handle);
+    }
+
+    pub(crate) fn transition(&self, to: SubsystemState, error: Option<&Arc<str>>, shared: &Shared) {
+        if let Some(error) = error {
+            *self
+                .last_error
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error.clone());
+        }
+        self.state.store(to as u8, Ordering::Release);
+        self.announce(to, error, shared);
+    }
+
+    fn announce(&self, to: SubsystemState, error: Option<&Arc<str>>, shared: &Shared) {
+        tracing::debug!(
+            subsystem = self.name(),
+            state = to.as_str(),
+            "subsystem state changed"
+        );
+        shared.events.emit(|| SubsystemEvent {
+            subsystem: Arc::from(self.name()),
+            state: to,
+            error: error.cloned(),
+        });
+    }
+
+    /// `Running → Stopping`, when shutdown starts; other states are left alone because their
+    /// own supervisor is about to move them to a terminal state.
+    pub(crate) fn mark_stopping(&self, shared: &Shared) {
+        let running = SubsystemState::Running as u8;
+        let stopping = SubsystemState::Stopping as u8;
+        if self
+            .state
+            .compare_exchange(running, stopping, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.announce(SubsystemState::Stopping, None, shared);
+        }
+    }
+
+    /// Aborts the run after its shutdown budget ran out. Returns `false` if it had already
+    /// ended.
+    pub(crate) fn abort_overdue(&self, budget: Duration, shared: &Shared) -> bool {
+        if self.state().is_terminal() {
+            return false;
+        }
+        let reason: Arc<str> =
+            format!("did not stop within its shutdown timeout of {budget:?}; aborted").into();
+        self.transition(SubsystemState::Failed, Some(&reason), shared);
+        if let Some(handle) = self.abort.get() {
+            handle.abort();
+        }
+        true
+    }
+}
+
+/// Marks the entry exited however the task ends, including by abort.
+struct ExitGuard<'a>(&'a SubsystemEntry);
+
+impl Drop for ExitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.mark_exited();
+    }
+}
+
+/// Restart bookkeeping, allocated on the first restart only.
+struct RestartState {
+    window: RestartWindow,
+    backoff: Option<Backoff>,
+}
+
+/// Runs `entry`'s subsystem until it ends for good or shutdown stops it.
+pub(crate) async fn supervise(entry: Arc<SubsystemEntry>, shared: Arc<Shared>) {
+    let _exited = ExitGuard(&entry);
+    let mut restart: Option<Box<RestartState>> = None;
+    loop {
+        if shared.shutdown.is_shutdown() {
+            entry.transition(SubsystemState::Stopped, None, &shared);
+            return;
+        }
+        entry.transition(SubsystemState::Running, None, &shared);
+        let started = Instant::now();
+        let outcome = run_once(&*entry.subsystem, &shared).await;
+        let name = entry.name();
+
+        if shared.shutdown.is_shutdown() {
+            match outcome {
+                Ok(()) => entry.transition(SubsystemState::Stopped, None, &shared),
+                Err(error) => {
+                    tracing::error!(
+                        subsystem = name,
+                        "subsystem `{name}` failed while stopping: {error}"
+                    );
+                    entry.transition(SubsystemState::Failed, Some(&error), &shared);
+                    if entry.subsystem.critical() {
+                        shared.record_failure(name, &error);
+                    }
+                }
+            }
+            return;
+        }
+
+        let policy = entry.subsystem.restart_policy();
+        let wants_restart = match &outcome {
+            Ok(()) => policy.restarts_after_success(),
+            Err(_) => policy.restarts_after_failure(),
+        };
+        if let Err(error) = &outcome {
+            tracing::error!(subsystem = name, "subsystem `{name}` failed: {error}");
+        }
+        if !wants_restart {
+            match outcome {
+                Ok(()) => {
+                    tracing::info!(subsystem = name, "subsystem `{name}` finished");
+                    entry.transition(SubsystemState::Stopped, None, &shared);
+                }
+                Err(error) => end_failed(&entry, &shared, &error, "restart policy is `never`"),
+            }
+            return;
+        }
+
+        let state = restart.get_or_insert_with(|| {
+            Box::new(RestartState {
+                window: RestartWindow::new(entry.subsystem.restart_limit()),
+                backoff: match policy {
+                    RestartPolicy::ExponentialBackoff {
+                        initial_delay,
+                        max_delay,
+                    } => Some(Backoff::new(initial_delay, max_delay)),
+                    _ => None,
+                },
+            })
+        });
+        let error = outcome.err();
+        if !state.window.admit(Instant::now()) {
+            let limit = entry.subsystem.restart_limit();
+            let why = format!(
+                "restarted more than {} times within {:?}; giving up",
+                limit.max_restarts, limit.within
+            );
+            let error = error.map_or_else(
+                || Arc::from(why.as_str()),
+                |e| format!("{why} (last error: {e})").into(),
+            );
+            end_failed(&entry, &shared, &error, "restart limit reached");
+            return;
+        }
+        let restarts = entry.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+        entry.transition(SubsystemState::Restarting, error.as_ref(), &shared);
+
+        let delay = match (&mut state.backoff, &error) {
+            (Some(backoff), Some(_)) => {
+                backoff.observe_run(started.elapsed());
+                backoff.next_delay()
+            }
+            _ => Duration::ZERO,
+        };
+        tracing::warn!(
+            subsystem = name,
+            restarts,
+            "restarting subsystem `{name}` (restart {restarts}, after {delay:?})"
+        );
+        if !delay.is_zero() && !wait_or_shutdown(delay, &shared).await {
+            entry.transition(SubsystemState::Stopped, None, &shared);
+            return;
+        }
+    }
+}
+
+fn end_failed(entry: &SubsystemEntry, shared: &Shared, error: &Arc<str>, why: &str) {
+    let name = entry.name();
+    let critical = entry.subsystem.critical();
+    tracing::error!(
+        subsystem = name,
+        critical,
+        "subsystem `{name}` failed and will not be restarted ({why})"
+    );
+    entry.transition(SubsystemState::Failed, Some(error), shared);
+    if critical {
+        shared.record_failure(name, error);
+    }
+}
+
+/// One run, with a panic (while creating or polling the future) turned into an error.
+async fn run_once(subsystem: &dyn Subsystem, shared: &Shared) -> Result<(), Arc<str>> {
+    let future = catch_unwind(AssertUnwindSafe(|| subsystem.run(shared.shutdown.clone())))
+        .map_err(|payload| panic_message(payload.as_ref()))?;
+    match (CatchUnwind { future }).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string().into()),
+        Err(payload) => Err(panic_message(payload.as_ref())),
+    }
+}
+
+/// Waits `delay`; `false` if shutdown began first. Boxed so the sleep's state is only allocated
+/// when a backoff actually happens, not carried by every idle supervisor.
+fn wait_or_shutdown(
+    delay: Duration,
+    shared: &Shared,
+) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+    Box::pin(async move {
+        tokio::select! {
+            () = tokio::time::sleep(delay) => true,
+            () = shared.shutdown.cancelled() => false,
+        }
+    })
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> Arc<str> {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic payload)");
+    format!("panicked: {text}").into()
+}
+
+/// Polls a run future, catching a panic as `Err(payload)`.
+struct CatchUnwind {
+    future: RunFuture,
+}
+
+impl Future for CatchUnwind {
+    type Output = std::thread::Result<crate::Result<()>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = &mut self.future;
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages_are_extracted() {
+        let payload = catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
+        assert_eq!(&*panic_message(payload.as_ref()), "panicked: boom 1");
+        let payload = catch_unwind(|| std::panic::panic_any(7u8)).unwrap_err();
+        assert_eq!(
+            &*panic_message(payload.as_ref()),
+            "panicked: (non-string panic payload)"
+        );
+    }
+}
