@@ -1,1 +1,245 @@
+//! A harness for process-level tests: start a real daemon binary, wait for what it prints,
+//! send it signals, check how it exits. Every wait has a deadline and fails with everything the
+//! process printed so far.
 
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// A generous bound for things that should take milliseconds, for a loaded 2-core machine.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+enum Event {
+    Line(String),
+    Exited(ExitStatus),
+}
+
+/// A running daemon process.
+#[derive(Debug)]
+pub struct Process {
+    pid: i32,
+    events: Receiver<Event>,
+    output: Vec<String>,
+    status: Option<ExitStatus>,
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+}
+
+impl Process {
+    /// Starts `program` with `args` and extra environment variables.
+    pub fn start(program: impl AsRef<Path>, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(program.as_ref());
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.as_ref().display()));
+        let (sender, events) = mpsc::channel();
+        let readers = [
+            forward_lines(child.stdout.take().unwrap(), sender.clone()),
+            forward_lines(child.stderr.take().unwrap(), sender.clone()),
+        ];
+        let pid = i32::try_from(child.id()).unwrap();
+        std::thread::spawn(move || {
+            let status = child.wait().expect("wait for child");
+            // Report the exit only after every line the process wrote has been forwarded.
+            for reader in readers {
+                let _ = reader.join();
+            }
+            let _ = sender.send(Event::Exited(status));
+        });
+        Self {
+            pid,
+            events,
+            output: Vec::new(),
+            status: None,
+        }
+    }
+
+    /// The process id.
+    #[must_use]
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Sends `signal` to the process.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) with a pid we started; at worst it fails with ESRCH.
+        unsafe {
+            libc::kill(self.pid, signal);
+        }
+    }
+
+    fn receive(&mut self, deadline: Instant) -> Option<&Event> {
+        if self.status.is_some() {
+            return None;
+        }
+        match self
+            .events
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(Event::Line(line)) => {
+                self.output.push(line);
+                None
+            }
+            Ok(Event::Exited(status)) => {
+                self.status = Some(status);
+                None
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => panic!("harness threads vanished"),
+        }
+    }
+
+    /// Waits until a line containing `needle` has been printed (on stdout or stderr) and
+    /// returns it. Panics, showing all output, if the process exits first or `PATIENCE` passes.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        self.wait_for_nth(needle, 1)
+    }
+
+    /// Waits until `n` lines containing `needle` have been printed; returns the last.
+    pub fn wait_for_nth(&mut self, needle: &str, n: usize) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let matching: Vec<&String> =
+                self.output.iter().filter(|l| l.contains(needle)).collect();
+            if matching.len() >= n {
+                return matching[n - 1].clone();
+            }
+            assert!(
+                self.status.is_none(),
+                "process exited ({:?}) before printing {n} x {needle:?}; output:\n{}",
+                self.status,
+                self.transcript()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "no {n} x {needle:?} within {PATIENCE:?}; output:\n{}",
+                self.transcript()
+            );
+            self.receive(deadline);
+        }
+    }
+
+    /// Waits for the process to exit and returns how, with its wall time from the call.
+    pub fn wait_exit_timed(&mut self, patience: Duration) -> (Exit, Duration) {
+        let start = Instant::now();
+        let deadline = start + patience;
+        while self.status.is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "process still running after {patience:?}; output:\n{}",
+                self.transcript()
+            );
+            self.receive(deadline);
+        }
+        let status = self.status.unwrap();
+        let exit = status.code().map_or_else(
+            || Exit::Signal(std::os::unix::process::ExitStatusExt::signal(&status).unwrap()),
+            Exit::Code,
+        );
+        (exit, start.elapsed())
+    }
+
+    /// Waits for the process to exit and returns how.
+    pub fn wait_exit(&mut self) -> Exit {
+        self.wait_exit_timed(PATIENCE).0
+    }
+
+    /// Every line printed so far.
+    #[must_use]
+    pub fn output(&self) -> &[String] {
+        &self.output
+    }
+
+    /// How many printed lines contain `needle`.
+    #[must_use]
+    pub fn count(&self, needle: &str) -> usize {
+        self.output.iter().filter(|l| l.contains(needle)).count()
+    }
+
+    /// All output, for failure messages.
+    #[must_use]
+    pub fn transcript(&self) -> String {
+        self.output.join("\n")
+    }
+
+    /// Waits until the kernel shows a handler installed for `signal` (the `SigCgt` mask in
+    /// `/proc/PID/status`).
+    pub fn wait_for_handler(&mut self, signal: i32) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if catches(self.pid, signal) {
+                return;
+            }
+            assert!(
+                self.status.is_none() && Instant::now() < deadline,
+                "no handler for signal {signal}; status {:?}; output:\n{}",
+                self.status,
+                self.transcript()
+            );
+            // A poll interval, not a synchronisation: the condition is re-checked each time.
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            self.signal(libc::SIGKILL);
+        }
+    }
+}
+
+fn forward_lines(
+    stream: impl std::io::Read + Send + 'static,
+    sender: mpsc::Sender<Event>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(Event::Line(line)).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// Whether `/proc/PID/status` lists `signal` in `SigCgt`.
+#[must_use]
+pub fn catches(pid: i32, signal: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
+/// A fresh, empty directory for one test.
+#[must_use]
+pub fn scratch_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("proc-daemon-test-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,160 @@
+//! A daemon whose behaviour the process-level tests choose on the command line.
+//!
+//! `fixture <scenario> [key=value ...]`; every subsystem prints what it does on stdout, the
+//! framework logs on stderr. Deadlines and the PID file come from `DAEMON_*` variables.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use proc_daemon::{
+    DaemonBuilder, Error, Launcher, RestartLimit, RestartPolicy, ShutdownHandle, SubsystemFn,
+};
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let scenario = args.next().unwrap_or_default();
+    let options: HashMap<String, String> = args
+        .filter_map(|a| a.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect();
+    Launcher::new("fixture").run(move |daemon| async move {
+        if let Some(ms) = options.get("setup_ms") {
+            // Slow start-up: signals must still be handled while this runs.
+            tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
+        }
+        if options.contains_key("setup_error") {
+            return Err(Error::other("set-up failed: database unreachable"));
+        }
+        println!("setup done");
+        Ok(build(&scenario, &options, daemon))
+    })
+}
+
+fn option<T: std::str::FromStr>(options: &HashMap<String, String>, key: &str, default: T) -> T {
+    options
+        .get(key)
+        .map_or(default, |v| v.parse().ok().expect("option value"))
+}
+
+fn build(
+    scenario: &str,
+    options: &HashMap<String, String>,
+    daemon: DaemonBuilder,
+) -> DaemonBuilder {
+    match scenario {
+        "idle" => {
+            let count = option(options, "count", 2u32);
+            (0..count).fold(daemon, |daemon, i| {
+                daemon.with_subsystem_fn(&format!("idle{i}"), move |shutdown| async move {
+                    println!("idle{i}: running");
+                    shutdown.cancelled().await;
+                    println!("idle{i}: cancelled");
+                    Ok(())
+                })
+            })
+        }
+        "runs" => daemon.with_subsystem(flaky(options)),
+        "two" => daemon
+            .with_subsystem(flaky(options).critical(option(options, "critical", true)))
+            .with_subsystem_fn("steady", |shutdown| async move {
+                println!("steady: running");
+                shutdown.cancelled().await;
+                println!("steady: cancelled");
+                Ok(())
+            }),
+        "stubborn" => daemon
+            .with_subsystem_fn("polite", |shutdown| async move {
+                println!("polite: running");
+                shutdown.cancelled().await;
+                println!("polite: cancelled");
+                Ok(())
+            })
+            .with_subsystem_fn("stubborn", |_shutdown| async move {
+                println!("stubborn: running");
+                loop {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }),
+        "own-timeout" => daemon.with_subsystem(
+            SubsystemFn::new("quick-budget", |_shutdown| async move {
+                println!("quick-budget: running");
+                std::future::pending::<()>().await;
+                Ok(())
+            })
+            .shutdown_timeout(Duration::from_millis(option(
+                options,
+                "budget_ms",
+                100,
+            ))),
+        ),
+        "blocking" => daemon.with_subsystem_fn("blocker", |_shutdown| async move {
+            println!("blocker: running");
+            loop {
+                // Deliberately blocks its worker thread and never looks at the handle.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }),
+        "slow-stop" => daemon.with_subsystem_fn("slow", |shutdown: ShutdownHandle| async move {
+            println!("slow: running");
+            shutdown.cancelled().await;
+            println!("slow: cleaning up");
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            Ok(())
+        }),
+        other => panic!("unknown scenario {other:?}"),
+    }
+}
+
+/// "flaky": run K prints `flaky: run K`; the first `fail` runs fail (`how` = err or panic), later
+/// runs do `then` (ok, err, or wait for shutdown).
+fn flaky(
+    options: &HashMap<String, String>,
+) -> SubsystemFn<
+    impl Fn(ShutdownHandle) -> std::pin::Pin<Box<dyn Future<Output = proc_daemon::Result<()>> + Send>>
+    + Send
+    + Sync
+    + 'static,
+> {
+    let fail: u32 = option(options, "fail", 0);
+    let how: String = option(options, "how", "err".to_owned());
+    let then: String = option(options, "then", "wait".to_owned());
+    let policy = match option(options, "policy", "on_failure".to_owned()).as_str() {
+        "never" => RestartPolicy::Never,
+        "always" => RestartPolicy::Always,
+        "on_failure" => RestartPolicy::OnFailure,
+        "backoff" => RestartPolicy::ExponentialBackoff {
+            initial_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(200),
+        },
+        other => panic!("unknown policy {other}"),
+    };
+    let limit = RestartLimit::new(option(options, "max_restarts", 10), Duration::from_secs(60));
+    let runs = Arc::new(AtomicU32::new(0));
+    SubsystemFn::new("flaky", move |shutdown: ShutdownHandle| {
+        let run = runs.fetch_add(1, Ordering::SeqCst) + 1;
+        let how = how.clone();
+        let then = then.clone();
+        Box::pin(async move {
+            println!("flaky: run {run}");
+            if run <= fail {
+                if how == "panic" {
+                    panic!("flaky exploded on run {run}");
+                }
+                return Err(Error::other(format!("flaky failed on run {run}")));
+            }
+            match then.as_str() {
+                "ok" => Ok(()),
+                "err" => Err(Error::other(format!("flaky failed on run {run}"))),
+                _ => {
+                    shutdown.cancelled().await;
+                    println!("flaky: cancelled");
+                    Ok(())
+                }
+            }
+        }) as std::pin::Pin<Box<dyn Future<Output = proc_daemon::Result<()>> + Send>>
+    })
+    .restart_policy(policy)
+    .restart_limit(limit)
+}
