@@ -321,6 +321,176 @@ impl Future for CatchUnwind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Config, Daemon, Error, RestartLimit, SubsystemFn};
+
+    /// Records when each run starts; run `n` (1-based) does what `script(n)` says.
+    fn scripted(
+        name: &'static str,
+        starts: Arc<Mutex<Vec<Instant>>>,
+        script: fn(usize) -> (Duration, bool),
+    ) -> SubsystemFn<impl Fn(crate::ShutdownHandle) -> RunFuture + Send + Sync + 'static> {
+        SubsystemFn::new(name, move |shutdown: crate::ShutdownHandle| {
+            let run = {
+                let mut starts = starts.lock().unwrap();
+                starts.push(Instant::now());
+                starts.len()
+            };
+            let (lasts, fails) = script(run);
+            Box::pin(async move {
+                if lasts == Duration::MAX {
+                    shutdown.cancelled().await;
+                    return Ok(());
+                }
+                tokio::time::sleep(lasts).await;
+                if fails {
+                    Err(Error::other(format!("run {run} failed")))
+                } else {
+                    Ok(())
+                }
+            }) as RunFuture
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_delays_double_and_reset_after_a_long_run() {
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        // Runs 1-4 fail at once, run 5 fails after 2 s (longer than max_delay), run 6 fails at
+        // once, run 7 waits for shutdown.
+        let sub = scripted("backoff", starts.clone(), |run| match run {
+            5 => (Duration::from_secs(2), true),
+            7 => (Duration::MAX, false),
+            _ => (Duration::ZERO, true),
+        })
+        .restart_policy(RestartPolicy::ExponentialBackoff {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        })
+        .restart_limit(RestartLimit::new(100, Duration::from_secs(60)));
+        let builder = Daemon::builder(Config::default()).with_subsystem(sub);
+        let handle = builder.handle();
+        let mut events = handle.subscribe();
+        let daemon = tokio::spawn(builder.run());
+        let mut running = 0;
+        while running < 7 {
+            if events.recv().await.unwrap().state == SubsystemState::Running {
+                running += 1;
+            }
+        }
+        handle.request_shutdown();
+        daemon.await.unwrap().unwrap();
+
+        let starts = starts.lock().unwrap();
+        let gap = |i: usize| starts[i] - starts[i - 1];
+        let within = |d: Duration, ceiling_ms: u64| {
+            let ceiling = Duration::from_millis(ceiling_ms);
+            d >= ceiling / 2 && d <= ceiling
+        };
+        assert!(within(gap(1), 100), "{:?}", gap(1));
+        assert!(within(gap(2), 200), "{:?}", gap(2));
+        assert!(within(gap(3), 400), "{:?}", gap(3));
+        assert!(within(gap(4), 800), "{:?}", gap(4));
+        // Run 5 lasted 2 s > max_delay: the delay starts over.
+        assert!(within(gap(5) - Duration::from_secs(2), 100), "{:?}", gap(5));
+        assert!(within(gap(6), 200), "{:?}", gap(6));
+        assert_eq!(handle.subsystems()[0].restarts, 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_delays_are_capped_at_max_delay() {
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        let sub = scripted("capped", starts.clone(), |run| {
+            if run == 9 {
+                (Duration::MAX, false)
+            } else {
+                (Duration::ZERO, true)
+            }
+        })
+        .restart_policy(RestartPolicy::ExponentialBackoff {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        })
+        .restart_limit(RestartLimit::new(100, Duration::from_secs(60)));
+        let builder = Daemon::builder(Config::default()).with_subsystem(sub);
+        let handle = builder.handle();
+        let mut events = handle.subscribe();
+        let daemon = tokio::spawn(builder.run());
+        let mut running = 0;
+        while running < 9 {
+            if events.recv().await.unwrap().state == SubsystemState::Running {
+                running += 1;
+            }
+        }
+        handle.request_shutdown();
+        daemon.await.unwrap().unwrap();
+        let starts = starts.lock().unwrap();
+        for i in 3..9 {
+            let gap = starts[i] - starts[i - 1];
+            assert!(
+                gap >= Duration::from_millis(150) && gap <= Duration::from_millis(300),
+                "{gap:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_transition_is_an_event_in_order() {
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        let sub = scripted("evented", starts, |run| {
+            if run == 1 {
+                (Duration::ZERO, true)
+            } else {
+                (Duration::MAX, false)
+            }
+        });
+        let builder = Daemon::builder(Config::default()).with_subsystem(sub);
+        let handle = builder.handle();
+        let mut events = handle.subscribe();
+        let daemon = tokio::spawn(builder.run());
+        let mut seen = Vec::new();
+        loop {
+            let event = events.recv().await.unwrap();
+            assert_eq!(&*event.subsystem, "evented");
+            seen.push((event.state, event.error.map(|e| e.to_string())));
+            if seen.len() == 3 {
+                handle.request_shutdown();
+            }
+            if event.state.is_terminal() {
+                break;
+            }
+        }
+        daemon.await.unwrap().unwrap();
+        use SubsystemState::*;
+        assert_eq!(
+            seen,
+            vec![
+                (Running, None),
+                (Restarting, Some("run 1 failed".to_owned())),
+                (Running, None),
+                (Stopping, None),
+                (Stopped, None),
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_waiting_for_backoff_is_cut_short_by_shutdown() {
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        let sub = scripted("waiting", starts.clone(), |_| (Duration::ZERO, true)).restart_policy(
+            RestartPolicy::ExponentialBackoff {
+                initial_delay: Duration::from_secs(3600),
+                max_delay: Duration::from_secs(3600),
+            },
+        );
+        let builder = Daemon::builder(Config::default()).with_subsystem(sub);
+        let handle = builder.handle();
+        let mut events = handle.subscribe();
+        let daemon = tokio::spawn(builder.run());
+        while events.recv().await.unwrap().state != SubsystemState::Restarting {}
+        handle.request_shutdown();
+        daemon.await.unwrap().unwrap();
+        assert_eq!(starts.lock().unwrap().len(), 1);
+        assert_eq!(handle.subsystems()[0].state, SubsystemState::Stopped);
+    }
 
     #[test]
     fn panic_messages_are_extracted() {
