@@ -34,6 +34,7 @@ pub mod config;
 mod daemon;
 pub mod error;
 mod events;
+mod health;
 mod launcher;
 pub mod logging;
 mod pidfile;
@@ -44,7 +45,7 @@ pub mod subsystem;
 mod supervisor;
 mod watchdog;
 
-pub use config::{Config, LogLevel};
+pub use config::{Config, LogLevel, MonitoringConfig};
 pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, ShutdownReason, SubsystemStatus};
 pub use error::{Error, Result};
 pub use events::SubsystemEvent;

@@ -32,6 +32,11 @@ impl ShutdownHandle {
         Self::default()
     }
 
+    /// A handle cancelled by `token` (for one run of a subsystem, a child of the daemon's).
+    pub(crate) fn from_token(token: CancellationToken) -> Self {
+        Self { token }
+    }
+
     /// Completes once shutdown has begun (at once if it already has).
     pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
         self.token.cancelled()

@@ -54,6 +54,11 @@ pub trait Subsystem: Send + Sync + 'static {
         None
     }
 
+    /// How often the health check runs; `None` uses `monitoring.health_check_interval_ms`.
+    fn health_check_interval(&self) -> Option<Duration> {
+        None
+    }
+
     /// What to do when a run ends. Default: [`RestartPolicy::OnFailure`].
     fn restart_policy(&self) -> RestartPolicy {
         RestartPolicy::OnFailure
@@ -155,6 +160,7 @@ pub struct SubsystemFn<F> {
     critical: bool,
     shutdown_timeout: Option<Duration>,
     health: Option<std::sync::Arc<dyn Fn() -> bool + Send + Sync>>,
+    health_interval: Option<Duration>,
 }
 
 impl<F, Fut> SubsystemFn<F>
@@ -172,6 +178,7 @@ where
             critical: true,
             shutdown_timeout: None,
             health: None,
+            health_interval: None,
         }
     }
 
@@ -209,6 +216,13 @@ where
         self.health = Some(std::sync::Arc::new(check));
         self
     }
+
+    /// Sets how often the health check runs.
+    #[must_use]
+    pub fn health_check_interval(mut self, interval: Duration) -> Self {
+        self.health_interval = Some(interval);
+        self
+    }
 }
 
 impl<F> fmt::Debug for SubsystemFn<F> {
@@ -239,6 +253,10 @@ where
     fn health_check(&self) -> Option<HealthCheck> {
         let check = self.health.clone()?;
         Some(Box::new(move || check()))
+    }
+
+    fn health_check_interval(&self) -> Option<Duration> {
+        self.health_interval
     }
 
     fn restart_policy(&self) -> RestartPolicy {

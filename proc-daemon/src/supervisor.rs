@@ -20,7 +20,7 @@ use crate::daemon::Shared;
 use crate::events::SubsystemEvent;
 use crate::restart::{Backoff, RestartWindow};
 use crate::subsystem::RunFuture;
-use crate::{RestartPolicy, Subsystem, SubsystemState};
+use crate::{RestartPolicy, ShutdownHandle, Subsystem, SubsystemState, health};
 
 /// One registered subsystem and what the daemon knows about it.
 pub(crate) struct SubsystemEntry {
@@ -266,9 +266,51 @@ fn end_failed(entry: &SubsystemEntry, shared: &Shared, error: &Arc<str>, why: &s
     }
 }
 
-/// One run, with a panic (while creating or polling the future) turned into an error.
+/// One run, under its health check if it has one (and health checks are on).
 async fn run_once(subsystem: &dyn Subsystem, shared: &Shared) -> Result<(), Arc<str>> {
-    let future = catch_unwind(AssertUnwindSafe(|| subsystem.run(shared.shutdown.clone())))
+    let monitoring = &shared.config.monitoring;
+    let check = if monitoring.health_checks {
+        subsystem.health_check()
+    } else {
+        None
+    };
+    let Some(check) = check else {
+        return run_guarded(subsystem, shared.shutdown.clone()).await;
+    };
+    // This run gets its own handle, so an unhealthy run can be stopped without stopping the
+    // daemon; it is still cancelled by the daemon's shutdown.
+    let token = shared.shutdown.token().child_token();
+    let run = run_guarded(subsystem, ShutdownHandle::from_token(token.clone()));
+    tokio::pin!(run);
+    let interval = subsystem
+        .health_check_interval()
+        .unwrap_or_else(|| monitoring.health_check_interval());
+    let name = subsystem.name();
+    let unhealthy = health::watch(
+        check.into(),
+        interval,
+        monitoring.health_check_failures,
+        name,
+    );
+    tokio::select! {
+        outcome = &mut run => outcome,
+        reason = unhealthy => {
+            let budget = subsystem
+                .shutdown_timeout()
+                .unwrap_or_else(|| shared.config.shutdown.timeout());
+            tracing::warn!(subsystem = name, "subsystem `{name}` is {reason}; stopping this run (it has {budget:?})");
+            token.cancel();
+            if tokio::time::timeout(budget, run).await.is_err() {
+                tracing::error!(subsystem = name, "subsystem `{name}` did not stop within {budget:?} after failing its health check; its run was dropped");
+            }
+            Err(reason)
+        }
+    }
+}
+
+/// One run, with a panic (while creating or polling the future) turned into an error.
+async fn run_guarded(subsystem: &dyn Subsystem, handle: ShutdownHandle) -> Result<(), Arc<str>> {
+    let future = catch_unwind(AssertUnwindSafe(|| subsystem.run(handle)))
         .map_err(|payload| panic_message(payload.as_ref()))?;
     match (CatchUnwind { future }).await {
         Ok(Ok(())) => Ok(()),

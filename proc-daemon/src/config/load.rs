@@ -64,6 +64,18 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.performance.worker_threads = parse_int(v)?;
         Ok(())
     }),
+    ("monitoring.health_checks", |c, v| {
+        c.monitoring.health_checks = parse_bool(v)?;
+        Ok(())
+    }),
+    ("monitoring.health_check_interval_ms", |c, v| {
+        c.monitoring.health_check_interval_ms = parse_int(v)?;
+        Ok(())
+    }),
+    ("monitoring.health_check_failures", |c, v| {
+        c.monitoring.health_check_failures = parse_int(v)?;
+        Ok(())
+    }),
     ("pid_file", |c, v| {
         c.pid_file = (!v.is_empty()).then(|| PathBuf::from(v));
         Ok(())

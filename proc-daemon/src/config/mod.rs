@@ -19,6 +19,11 @@
 //! [performance]
 //! worker_threads = 0  # 0 = one per core
 //!
+//! [monitoring]
+//! health_checks = true            # false: no subsystem's health check runs
+//! health_check_interval_ms = 10000
+//! health_check_failures = 3       # consecutive failed checks before a restart
+//!
 //! [app]               # free-form, read with `config.app::<T>()`
 //! ```
 
@@ -61,6 +66,8 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     /// Runtime sizing.
     pub performance: PerformanceConfig,
+    /// Health checks.
+    pub monitoring: MonitoringConfig,
     /// The PID file, locked for the daemon's life. None: no PID file.
     pub pid_file: Option<PathBuf>,
     /// The application's own settings, read with [`Config::app`].
@@ -101,6 +108,38 @@ pub struct ShutdownConfig {
 pub struct PerformanceConfig {
     /// Tokio worker threads; 0 means one per core.
     pub worker_threads: usize,
+}
+
+/// `[monitoring]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct MonitoringConfig {
+    /// Whether subsystems' health checks run at all.
+    pub health_checks: bool,
+    /// How often each health check runs (a subsystem may set its own interval).
+    pub health_check_interval_ms: u64,
+    /// How many consecutive failed (or hung) checks make a subsystem unhealthy, which stops its
+    /// run and hands it to its restart policy.
+    pub health_check_failures: u32,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self {
+            health_checks: true,
+            health_check_interval_ms: 10_000,
+            health_check_failures: 3,
+        }
+    }
+}
+
+impl MonitoringConfig {
+    /// `health_check_interval_ms` as a duration.
+    #[must_use]
+    pub const fn health_check_interval(&self) -> Duration {
+        Duration::from_millis(self.health_check_interval_ms)
+    }
 }
 
 /// How verbose logs are.
@@ -164,6 +203,7 @@ impl Default for Config {
             logging: LoggingConfig::default(),
             shutdown: ShutdownConfig::default(),
             performance: PerformanceConfig::default(),
+            monitoring: MonitoringConfig::default(),
             pid_file: None,
             app: toml::Table::new(),
         }
@@ -303,6 +343,16 @@ impl Config {
                 "performance.worker_threads ({}) must be at most {MAX_WORKER_THREADS} (0 = one per core)",
                 self.performance.worker_threads
             )));
+        }
+        if self.monitoring.health_check_interval_ms == 0 {
+            return Err(Error::config(
+                "monitoring.health_check_interval_ms must be greater than 0",
+            ));
+        }
+        if self.monitoring.health_check_failures == 0 {
+            return Err(Error::config(
+                "monitoring.health_check_failures must be at least 1",
+            ));
         }
         if self.name.trim().is_empty() {
             return Err(Error::config("name must not be empty"));

@@ -103,6 +103,46 @@ fn build(
             tokio::time::sleep(Duration::from_secs(600)).await;
             Ok(())
         }),
+        "health" => {
+            // Healthy while the flag file does not exist.
+            let flag = std::path::PathBuf::from(
+                options.get("unhealthy_when").expect("unhealthy_when=PATH"),
+            );
+            let runs = Arc::new(AtomicU32::new(0));
+            daemon
+                .with_subsystem_fn("ticker", |shutdown| async move {
+                    // Shows time passing, so a test can wait for many intervals without sleeping.
+                    let mut ticks = tokio::time::interval(Duration::from_millis(10));
+                    for tick in 0.. {
+                        tokio::select! {
+                            () = shutdown.cancelled() => break,
+                            _ = ticks.tick() => println!("ticker: tick {tick}"),
+                        }
+                    }
+                    Ok(())
+                })
+                .with_subsystem(
+                    SubsystemFn::new("checked", move |shutdown: ShutdownHandle| {
+                        let run = runs.fetch_add(1, Ordering::SeqCst) + 1;
+                        async move {
+                            println!("checked: run {run}");
+                            shutdown.cancelled().await;
+                            println!("checked: cancelled in run {run}");
+                            Ok(())
+                        }
+                    })
+                    .health_check(move || {
+                        let healthy = !flag.exists();
+                        println!("checked: health {healthy}");
+                        healthy
+                    })
+                    .health_check_interval(Duration::from_millis(option(
+                        options,
+                        "interval_ms",
+                        50,
+                    ))),
+                )
+        }
         other => panic!("unknown scenario {other:?}"),
     }
 }
