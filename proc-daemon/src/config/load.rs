@@ -157,11 +157,20 @@ fn describe_toml_error(origin: &str, text: &str, err: &toml::de::Error) -> Strin
         out.push_str(&keys);
     }
     out.push_str(": ");
-    out.push_str(err.message());
+    out.push_str(&plain_types(err.message()));
     if let Some(suggestion) = suggest_field(err.message()) {
         out.push_str(&format!(" (did you mean `{suggestion}`?)"));
     }
     out
+}
+
+/// serde names Rust types ("expected u64"); users wrote TOML, so name TOML's.
+fn plain_types(message: &str) -> String {
+    ["u64", "u32", "usize", "u16", "u8"]
+        .iter()
+        .fold(message.to_owned(), |text, ty| {
+            text.replace(&format!("expected {ty}"), "expected a non-negative integer")
+        })
 }
 
 /// The dotted key an error is about. `toml` prints it only when it has no input to quote, so
@@ -223,7 +232,7 @@ mod tests {
     #[test]
     fn file_errors_carry_line_column_and_key() {
         let err = error_of("name = \"x\"\n\n[shutdown]\ntimeout_ms = \"abc\"\n");
-        assert!(err.starts_with("invalid configuration: daemon.toml:4:14: shutdown.timeout_ms: invalid type: string \"abc\""), "{err}");
+        assert!(err.starts_with("invalid configuration: daemon.toml:4:14: shutdown.timeout_ms: invalid type: string \"abc\", expected a non-negative integer"), "{err}");
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub struct ShutdownConfig {
 }
 
 /// `[performance]`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct PerformanceConfig {
@@ -227,12 +227,6 @@ impl Default for ShutdownConfig {
             force_timeout_ms: 10_000,
             kill_timeout_ms: 15_000,
         }
-    }
-}
-
-impl Default for PerformanceConfig {
-    fn default() -> Self {
-        Self { worker_threads: 0 }
     }
 }
 

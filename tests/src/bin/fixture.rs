@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use proc_daemon::subsystem::RunFuture;
 use proc_daemon::{
     DaemonBuilder, Error, Launcher, RestartLimit, RestartPolicy, ShutdownHandle, SubsystemFn,
 };
@@ -151,12 +152,7 @@ fn build(
 /// runs do `then` (ok, err, or wait for shutdown).
 fn flaky(
     options: &HashMap<String, String>,
-) -> SubsystemFn<
-    impl Fn(ShutdownHandle) -> std::pin::Pin<Box<dyn Future<Output = proc_daemon::Result<()>> + Send>>
-    + Send
-    + Sync
-    + 'static,
-> {
+) -> SubsystemFn<impl Fn(ShutdownHandle) -> RunFuture + Send + Sync + 'static> {
     let fail: u32 = option(options, "fail", 0);
     let how: String = option(options, "how", "err".to_owned());
     let then: String = option(options, "then", "wait".to_owned());
@@ -193,7 +189,7 @@ fn flaky(
                     Ok(())
                 }
             }
-        }) as std::pin::Pin<Box<dyn Future<Output = proc_daemon::Result<()>> + Send>>
+        }) as RunFuture
     })
     .restart_policy(policy)
     .restart_limit(limit)
