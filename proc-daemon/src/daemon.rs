@@ -61,6 +61,44 @@ pub(crate) struct Shared {
     pub(crate) signal_bits: AtomicU8,
     entries: RwLock<Vec<Arc<SubsystemEntry>>>,
     outcome: Mutex<Outcome>,
+    lifecycle: Mutex<Lifecycle>,
+}
+
+/// Whether `run` is in progress, and the watchdog of its shutdown once that has started.
+#[derive(Default)]
+struct Lifecycle {
+    running: bool,
+    watchdog: Option<watchdog::Watchdog>,
+}
+
+impl fmt::Debug for Lifecycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lifecycle")
+            .field("running", &self.running)
+            .field("watchdog_armed", &self.watchdog.is_some())
+            .finish()
+    }
+}
+
+/// Marks the daemon running for as long as it lives; dropping it (when `run` returns or its
+/// future is dropped) disarms the watchdog.
+struct Running(Arc<Shared>);
+
+impl Running {
+    fn start(shared: &Arc<Shared>) -> Self {
+        shared.lifecycle().running = true;
+        // A shutdown requested before `run` (a signal during start-up) gets its deadlines now.
+        shared.arm_watchdog();
+        Self(shared.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut lifecycle = self.0.lifecycle();
+        lifecycle.running = false;
+        lifecycle.watchdog = None;
+    }
 }
 
 impl Shared {
@@ -76,22 +114,44 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn request_shutdown(&self, reason: ShutdownReason) {
-        self.outcome().reason.get_or_insert(reason);
-        self.shutdown.trigger();
+    fn lifecycle(&self) -> std::sync::MutexGuard<'_, Lifecycle> {
+        self.lifecycle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn record_failure(&self, name: &str, error: &str) {
+    /// Starts shutdown: cancels every handle and, if the daemon is running, arms the watchdog
+    /// here and now, so the deadlines hold even if the task running the daemon is wedged.
+    pub(crate) fn request_shutdown(self: &Arc<Self>, reason: ShutdownReason) {
+        self.outcome().reason.get_or_insert(reason);
+        self.shutdown.trigger();
+        self.arm_watchdog();
+    }
+
+    fn arm_watchdog(self: &Arc<Self>) {
+        let mut lifecycle = self.lifecycle();
+        if lifecycle.running && lifecycle.watchdog.is_none() && self.shutdown.is_shutdown() {
+            let deadlines = &self.config.shutdown;
+            lifecycle.watchdog = Some(watchdog::arm(
+                self.clone(),
+                deadlines.force_timeout(),
+                deadlines.kill_timeout(),
+            ));
+        }
+    }
+
+    pub(crate) fn record_failure(self: &Arc<Self>, name: &str, error: &str) {
         {
             let mut outcome = self.outcome();
             outcome
                 .failure
-                .get_or_insert_with(|| Error::subsystem(name, error));
+                .get_or_insert_with(|| Error::subsystem(name.to_owned(), error.to_owned()));
             outcome
                 .reason
                 .get_or_insert_with(|| ShutdownReason::SubsystemFailed(name.to_owned()));
         }
         self.shutdown.trigger();
+        self.arm_watchdog();
     }
 
     /// The names of subsystems whose task has not ended, for the force-exit log line.
@@ -143,10 +203,11 @@ impl DaemonBuilder {
             shared: Arc::new(Shared {
                 config: Arc::new(config),
                 shutdown: ShutdownHandle::new(),
-                events: EventBus::new(),
+                events: EventBus::default(),
                 signal_bits: signal::default_bits(),
                 entries: RwLock::new(Vec::new()),
                 outcome: Mutex::new(Outcome::default()),
+                lifecycle: Mutex::new(Lifecycle::default()),
             }),
             pid_file,
         }
@@ -230,6 +291,7 @@ impl DaemonBuilder {
     pub async fn run(self) -> Result<()> {
         signal::install()?;
         let shared = self.shared;
+        let _running = Running::start(&shared);
         let _signals = signal::attach(&shared);
         logging::init(&shared.config);
         let _pid_file = self.pid_file.map(PidFile::acquire).transpose()?;
@@ -286,6 +348,8 @@ fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> usize {
 async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<String> {
     let t0 = Instant::now();
     let deadlines = &shared.config.shutdown;
+    // Normally a no-op: whoever requested the shutdown has armed the watchdog already.
+    shared.request_shutdown(ShutdownReason::Requested);
     let reason = shared
         .outcome()
         .reason
@@ -294,12 +358,6 @@ async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<String> {
     tracing::info!(
         "shutting down ({reason}); subsystems have {:?} to stop",
         deadlines.timeout()
-    );
-    shared.shutdown.trigger();
-    let _watchdog = watchdog::arm(
-        shared.clone(),
-        deadlines.force_timeout(),
-        deadlines.kill_timeout(),
     );
 
     let global = deadlines.timeout();

@@ -1,5 +1,6 @@
 //! The error type every fallible operation of the framework returns.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 /// Process exit codes the framework uses (see the README's table).
@@ -26,6 +27,8 @@ pub mod exit_code {
 
 /// Everything that can go wrong in a daemon, each kind naming what it is about.
 ///
+/// Messages are `Cow<'static, str>`: an error built from a string literal allocates nothing.
+///
 /// ```
 /// use proc_daemon::Error;
 ///
@@ -41,7 +44,7 @@ pub enum Error {
     #[error("invalid configuration: {message}")]
     Config {
         /// What is wrong and where.
-        message: String,
+        message: Cow<'static, str>,
     },
 
     /// An I/O operation failed.
@@ -52,16 +55,16 @@ pub enum Error {
     #[error("subsystem `{name}` failed: {message}")]
     Subsystem {
         /// The subsystem's name.
-        name: String,
+        name: Cow<'static, str>,
         /// What went wrong.
-        message: String,
+        message: Cow<'static, str>,
     },
 
     /// Shutdown overran its deadline and tasks had to be abandoned.
     #[error("shutdown deadline overrun: {message}")]
     Shutdown {
         /// Which deadline and which subsystems.
-        message: String,
+        message: Cow<'static, str>,
     },
 
     /// Another live process holds the PID file.
@@ -86,27 +89,30 @@ pub enum Error {
     #[error("profiling error: {message}")]
     Profiling {
         /// What went wrong.
-        message: String,
+        message: Cow<'static, str>,
     },
 
     /// Any other failure, typically from application code.
     #[error("{message}")]
     Other {
         /// What went wrong.
-        message: String,
+        message: Cow<'static, str>,
     },
 }
 
 impl Error {
     /// A configuration error.
-    pub fn config(message: impl Into<String>) -> Self {
+    pub fn config(message: impl Into<Cow<'static, str>>) -> Self {
         Self::Config {
             message: message.into(),
         }
     }
 
     /// A failure of the named subsystem.
-    pub fn subsystem(name: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn subsystem(
+        name: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::Subsystem {
             name: name.into(),
             message: message.into(),
@@ -114,21 +120,21 @@ impl Error {
     }
 
     /// A shutdown-deadline overrun.
-    pub fn shutdown(message: impl Into<String>) -> Self {
+    pub fn shutdown(message: impl Into<Cow<'static, str>>) -> Self {
         Self::Shutdown {
             message: message.into(),
         }
     }
 
     /// A profiling failure.
-    pub fn profiling(message: impl Into<String>) -> Self {
+    pub fn profiling(message: impl Into<Cow<'static, str>>) -> Self {
         Self::Profiling {
             message: message.into(),
         }
     }
 
     /// Any other failure, with a message.
-    pub fn other(message: impl Into<String>) -> Self {
+    pub fn other(message: impl Into<Cow<'static, str>>) -> Self {
         Self::Other {
             message: message.into(),
         }
@@ -143,7 +149,9 @@ impl Error {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        Self::Other { message }
+        Self::Other {
+            message: message.into(),
+        }
     }
 
     /// The process exit code this error leads to when it ends the daemon.
@@ -161,15 +169,13 @@ impl Error {
 
 impl From<String> for Error {
     fn from(message: String) -> Self {
-        Self::Other { message }
+        Self::other(message)
     }
 }
 
-impl From<&str> for Error {
-    fn from(message: &str) -> Self {
-        Self::Other {
-            message: message.to_owned(),
-        }
+impl From<&'static str> for Error {
+    fn from(message: &'static str) -> Self {
+        Self::other(message)
     }
 }
 

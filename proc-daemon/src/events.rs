@@ -1,7 +1,6 @@
 //! Lifecycle events: one for every state transition of every subsystem.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::broadcast;
 
@@ -23,31 +22,25 @@ pub struct SubsystemEvent {
 /// `RecvError::Lagged` with the count).
 const CAPACITY: usize = 1024;
 
-/// Fans events out to subscribers. Costs one relaxed load per transition while nobody listens.
-#[derive(Debug)]
+/// Fans events out to subscribers. The channel (and its buffer) only exists once someone has
+/// subscribed; until then a transition costs one atomic load.
+#[derive(Debug, Default)]
 pub(crate) struct EventBus {
-    sender: broadcast::Sender<SubsystemEvent>,
-    listened: AtomicBool,
+    sender: OnceLock<broadcast::Sender<SubsystemEvent>>,
 }
 
 impl EventBus {
-    pub(crate) fn new() -> Self {
-        Self {
-            sender: broadcast::Sender::new(CAPACITY),
-            listened: AtomicBool::new(false),
-        }
-    }
-
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<SubsystemEvent> {
-        self.listened.store(true, Ordering::Release);
-        self.sender.subscribe()
+        self.sender
+            .get_or_init(|| broadcast::Sender::new(CAPACITY))
+            .subscribe()
     }
 
     /// Sends the event built by `make`, only building it when someone listens.
     pub(crate) fn emit(&self, make: impl FnOnce() -> SubsystemEvent) {
-        if self.listened.load(Ordering::Acquire) {
+        if let Some(sender) = self.sender.get() {
             // No receiver left is not an error: events are best-effort notifications.
-            let _ = self.sender.send(make());
+            let _ = sender.send(make());
         }
     }
 }
@@ -58,7 +51,7 @@ mod tests {
 
     #[test]
     fn events_are_built_only_when_someone_listens() {
-        let bus = EventBus::new();
+        let bus = EventBus::default();
         bus.emit(|| unreachable!("nobody subscribed"));
         let mut rx = bus.subscribe();
         bus.emit(|| SubsystemEvent {

@@ -179,7 +179,7 @@ pub fn install() -> std::io::Result<()> {
     if INSTALLED.get().is_some() {
         return Ok(());
     }
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1])?;
+    let mut signals = with_signals_blocked(|| Signals::new(HANDLED))?;
     std::thread::Builder::new()
         .name("proc-daemon-signals".into())
         .stack_size(128 * 1024)
@@ -190,6 +190,29 @@ pub fn install() -> std::io::Result<()> {
         })?;
     let _ = INSTALLED.set(());
     Ok(())
+}
+
+const HANDLED: [i32; 5] = [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1];
+
+/// Runs `register` with the handled signals blocked on this thread. Between `sigaction` and the
+/// moment the handler's table knows the signal, a delivered signal would be dropped; blocked, it
+/// stays pending in the kernel and is delivered when the mask is restored. (Threads that exist
+/// already and do not block it could still take it in that window: install before spawning
+/// threads, as `Launcher` and `#[daemon]` do.)
+fn with_signals_blocked<T>(register: impl FnOnce() -> T) -> T {
+    // SAFETY: plain sigset manipulation on stack values, and pthread_sigmask on this thread.
+    unsafe {
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut block);
+        for signal in HANDLED {
+            libc::sigaddset(&raw mut block, signal);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &raw const block, &raw mut previous);
+        let result = register();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
+        result
+    }
 }
 
 fn deliver(signal: i32) {
@@ -237,12 +260,14 @@ fn deliver(signal: i32) {
 
 fn force_exit(first: i32, second: i32) -> ! {
     let code = exit_code::forced_by_signal(second);
-    tracing::error!(
-        "received {} during shutdown (after {}); exiting now with code {code}",
-        signal_name(second),
-        signal_name(first),
-    );
-    cleanup::exit_now(code)
+    cleanup::exit_now(
+        code,
+        format!(
+            "received {} during shutdown (after {}); exiting now with code {code}",
+            signal_name(second),
+            signal_name(first),
+        ),
+    )
 }
 
 /// Sends signals to `shared` until the returned guard is dropped. A shutdown signal received

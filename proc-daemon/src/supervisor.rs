@@ -252,7 +252,7 @@ pub(crate) async fn supervise(entry: Arc<SubsystemEntry>, shared: Arc<Shared>) {
     }
 }
 
-fn end_failed(entry: &SubsystemEntry, shared: &Shared, error: &Arc<str>, why: &str) {
+fn end_failed(entry: &SubsystemEntry, shared: &Arc<Shared>, error: &Arc<str>, why: &str) {
     let name = entry.name();
     let critical = entry.subsystem.critical();
     tracing::error!(

@@ -1,58 +1,145 @@
 //! The last two shutdown deadlines, enforced by a thread outside the async runtime so that no
 //! blocked task or wedged worker can keep the process alive past them.
+//!
+//! One watchdog thread serves the whole process; it is started with the first shutdown and
+//! sleeps until the earliest armed deadline, so arming and disarming cost a lock, not a thread.
 
-use std::sync::Arc;
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::cleanup;
 use crate::daemon::Shared;
 use crate::error::exit_code;
 
-/// Armed when shutdown starts; disarmed when dropped (the daemon finished in time).
-pub(crate) struct Watchdog {
-    _disarm: mpsc::Sender<()>,
+struct Armed {
+    id: u64,
+    force: Duration,
+    force_at: Instant,
+    kill_at: Instant,
+    forced: bool,
+    shared: Arc<Shared>,
 }
 
-/// Starts the watchdog: at `force` after now the process exits (PID file removed, logs
-/// flushed) if the daemon has not finished; at `kill` it ends the process with `_exit`, whatever
-/// it is doing.
-pub(crate) fn arm(shared: Arc<Shared>, force: Duration, kill: Duration) -> Watchdog {
-    let (disarm, disarmed) = mpsc::channel::<()>();
-    let spawned = std::thread::Builder::new()
-        .name("proc-daemon-watchdog".into())
-        .stack_size(128 * 1024)
-        .spawn(move || {
-            let started = std::time::Instant::now();
-            if disarmed.recv_timeout(force) != Err(mpsc::RecvTimeoutError::Timeout) {
-                return;
-            }
-            let stuck = shared.unfinished_subsystems();
-            let _ = std::thread::Builder::new()
-                .name("proc-daemon-force-exit".into())
-                .spawn(move || {
-                    tracing::error!(
-                        "shutdown did not finish within force_timeout_ms ({force:?}); exiting \
-                         without waiting for: {}",
-                        if stuck.is_empty() {
-                            "runtime threads".to_owned()
-                        } else {
-                            stuck
-                        }
-                    );
-                    cleanup::exit_now(exit_code::SHUTDOWN_OVERRUN)
-                });
-            std::thread::sleep(kill.saturating_sub(started.elapsed()));
-            let message = b"proc-daemon: kill_timeout_ms reached; ending the process now\n";
-            // SAFETY: write(2) and _exit(2) are async-signal-safe and need no Rust state; this is
-            // the one exit that must work even if every other thread is wedged holding locks.
-            unsafe {
-                libc::write(2, message.as_ptr().cast(), message.len());
-                libc::_exit(i32::from(exit_code::SHUTDOWN_OVERRUN));
-            }
-        });
-    if let Err(err) = spawned {
-        tracing::error!("could not start the shutdown watchdog thread: {err}");
+struct Deadlines {
+    armed: Vec<Armed>,
+    next_id: u64,
+}
+
+static DEADLINES: Mutex<Deadlines> = Mutex::new(Deadlines {
+    armed: Vec::new(),
+    next_id: 0,
+});
+static WAKE: Condvar = Condvar::new();
+static THREAD: OnceLock<bool> = OnceLock::new();
+
+fn deadlines() -> MutexGuard<'static, Deadlines> {
+    DEADLINES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Armed while a daemon shuts down; dropping it (the daemon finished in time) disarms it.
+pub(crate) struct Watchdog {
+    id: u64,
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        deadlines().armed.retain(|armed| armed.id != self.id);
     }
-    Watchdog { _disarm: disarm }
+}
+
+/// Arms the deadlines of one shutdown that starts now: at `force` the process exits (PID file
+/// removed, output flushed) if the daemon has not finished; at `kill` it ends with `_exit`,
+/// whatever it is doing.
+pub(crate) fn arm(shared: Arc<Shared>, force: Duration, kill: Duration) -> Watchdog {
+    let running = *THREAD.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("proc-daemon-watchdog".into())
+            .stack_size(128 * 1024)
+            .spawn(watch)
+            .inspect_err(|err| {
+                tracing::error!("could not start the shutdown watchdog thread: {err}")
+            })
+            .is_ok()
+    });
+    let now = Instant::now();
+    let mut deadlines = deadlines();
+    let id = deadlines.next_id;
+    deadlines.next_id += 1;
+    if running {
+        deadlines.armed.push(Armed {
+            id,
+            force,
+            force_at: now + force,
+            kill_at: now + kill.max(force),
+            forced: false,
+            shared,
+        });
+        WAKE.notify_one();
+    }
+    Watchdog { id }
+}
+
+fn watch() {
+    let mut deadlines = deadlines();
+    loop {
+        let now = Instant::now();
+        for armed in &mut deadlines.armed {
+            if now >= armed.kill_at {
+                kill();
+            }
+            if !armed.forced && now >= armed.force_at {
+                armed.forced = true;
+                force_exit(armed.force, &armed.shared);
+            }
+        }
+        let next = deadlines
+            .armed
+            .iter()
+            .map(|armed| {
+                if armed.forced {
+                    armed.kill_at
+                } else {
+                    armed.force_at
+                }
+            })
+            .min();
+        deadlines = match next {
+            None => WAKE
+                .wait(deadlines)
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            Some(at) => {
+                WAKE.wait_timeout(deadlines, at.saturating_duration_since(now))
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0
+            }
+        };
+    }
+}
+
+/// Starts the orderly forced exit; the watchdog stays free to `kill` at the last deadline if
+/// that exit hangs (a lock held by a stuck thread, an `atexit` handler).
+fn force_exit(force: Duration, shared: &Shared) {
+    // PID files first (inside `begin_exit`), before anything that can block.
+    let stuck = shared.unfinished_subsystems();
+    cleanup::begin_exit(
+        exit_code::SHUTDOWN_OVERRUN,
+        format!(
+            "shutdown did not finish within force_timeout_ms ({force:?}); exiting without \
+             waiting for: {}",
+            if stuck.is_empty() {
+                "runtime threads".to_owned()
+            } else {
+                stuck
+            }
+        ),
+    );
+}
+
+fn kill() -> ! {
+    cleanup::hard_exit(
+        exit_code::SHUTDOWN_OVERRUN,
+        b"proc-daemon: shutdown.kill_timeout_ms reached; ending the process now\n",
+    )
 }

@@ -162,6 +162,38 @@ fn blocking_code_cannot_keep_the_process_past_its_deadlines() {
 }
 
 #[test]
+fn the_kill_deadline_ends_a_process_whose_forced_exit_hangs() {
+    let dir = scratch_dir("wedged");
+    let pid_file = dir.join("fixture.pid");
+    let mut daemon = start(
+        &["wedged"],
+        &[
+            ("DAEMON_SHUTDOWN_TIMEOUT_MS", "100"),
+            ("DAEMON_SHUTDOWN_FORCE_TIMEOUT_MS", "200"),
+            ("DAEMON_SHUTDOWN_KILL_TIMEOUT_MS", "800"),
+            ("DAEMON_PID_FILE", pid_file.to_str().unwrap()),
+        ],
+    );
+    daemon.wait_for("wedged: running");
+    daemon.signal(libc::SIGTERM);
+    let (exit, took) = daemon.wait_exit_timed(PATIENCE);
+    assert_eq!(exit, Exit::Code(70), "{}", daemon.transcript());
+    assert!(
+        took >= Duration::from_millis(800),
+        "ended before the kill deadline: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "outlived its kill deadline by far: {took:?}"
+    );
+    daemon.wait_for("proc-daemon: shutdown.kill_timeout_ms reached; ending the process now");
+    assert!(
+        !pid_file.exists(),
+        "the PID file is removed before anything that can block"
+    );
+}
+
+#[test]
 fn second_sigint_during_a_slow_shutdown_exits_at_once_with_130() {
     let dir = scratch_dir("second-sigint");
     let pid_file = dir.join("fixture.pid");

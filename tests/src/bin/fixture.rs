@@ -97,6 +97,14 @@ fn build(
                 std::thread::sleep(Duration::from_millis(20));
             }
         }),
+        "wedged" => daemon.with_subsystem_fn("wedged", |_shutdown| async move {
+            println!("wedged: running");
+            // Holds standard error forever, so even the forced exit's log line blocks.
+            let _stderr = std::io::stderr().lock();
+            loop {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }),
         "slow-stop" => daemon.with_subsystem_fn("slow", |shutdown: ShutdownHandle| async move {
             println!("slow: running");
             shutdown.cancelled().await;
