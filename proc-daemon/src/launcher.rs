@@ -100,7 +100,7 @@ impl Launcher {
         let (mut config, source) = Config::load_with_prefix(path.as_deref(), &self.env_prefix)?;
         let name_overridden = source.env.iter().any(|o| o.key == "name");
         if !name_overridden && config.name == Config::default().name {
-            config.name.clone_from(&self.name);
+            config.name = self.name.clone().into();
         }
         Ok(config)
     }

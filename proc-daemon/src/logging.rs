@@ -26,6 +26,9 @@ const fn level_filter(level: LogLevel) -> LevelFilter {
 /// assert!(!proc_daemon::logging::init(&config)); // already installed
 /// ```
 pub fn init(config: &Config) -> bool {
+    if tracing::dispatcher::has_been_set() {
+        return false;
+    }
     let logging = &config.logging;
     let color = logging.color && std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()

@@ -23,11 +23,14 @@ struct Armed {
 struct Deadlines {
     armed: Vec<Armed>,
     next_id: u64,
+    /// When the thread will next wake by itself (`None`: only when notified).
+    wakes_at: Option<Instant>,
 }
 
 static DEADLINES: Mutex<Deadlines> = Mutex::new(Deadlines {
     armed: Vec::new(),
     next_id: 0,
+    wakes_at: None,
 });
 static WAKE: Condvar = Condvar::new();
 static THREAD: OnceLock<bool> = OnceLock::new();
@@ -68,15 +71,20 @@ pub(crate) fn arm(shared: Arc<Shared>, force: Duration, kill: Duration) -> Watch
     let id = deadlines.next_id;
     deadlines.next_id += 1;
     if running {
+        let force_at = now + force;
         deadlines.armed.push(Armed {
             id,
             force,
-            force_at: now + force,
+            force_at,
             kill_at: now + kill.max(force),
             forced: false,
             shared,
         });
-        WAKE.notify_one();
+        // Waking the thread costs a context switch; it is only needed if it would otherwise
+        // sleep past this deadline.
+        if deadlines.wakes_at.is_none_or(|wakes_at| force_at < wakes_at) {
+            WAKE.notify_one();
+        }
     }
     Watchdog { id }
 }
@@ -105,6 +113,7 @@ fn watch() {
                 }
             })
             .min();
+        deadlines.wakes_at = next;
         deadlines = match next {
             None => WAKE
                 .wait(deadlines)

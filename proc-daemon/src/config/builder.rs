@@ -21,13 +21,15 @@ pub struct ConfigBuilder {
 
 impl ConfigBuilder {
     /// Sets the daemon's name.
+    #[inline]
     #[must_use]
-    pub fn name(mut self, name: impl Into<String>) -> Self {
+    pub fn name(mut self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
         self.config.name = name.into();
         self
     }
 
     /// Sets the log level.
+    #[inline]
     #[must_use]
     pub fn log_level(mut self, level: LogLevel) -> Self {
         self.config.logging.level = level;
@@ -35,6 +37,7 @@ impl ConfigBuilder {
     }
 
     /// Chooses JSON log lines (needs the `json-logs` feature).
+    #[inline]
     #[must_use]
     pub fn json_logging(mut self, json: bool) -> Self {
         self.config.logging.json = json;
@@ -42,6 +45,7 @@ impl ConfigBuilder {
     }
 
     /// Sets `shutdown.timeout_ms`, raising the later deadlines if they would fall before it.
+    #[inline]
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
@@ -53,6 +57,7 @@ impl ConfigBuilder {
     }
 
     /// Sets `shutdown.force_timeout_ms`.
+    #[inline]
     #[must_use]
     pub fn force_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown.force_timeout_ms =
@@ -61,6 +66,7 @@ impl ConfigBuilder {
     }
 
     /// Sets `shutdown.kill_timeout_ms`.
+    #[inline]
     #[must_use]
     pub fn kill_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown.kill_timeout_ms =
@@ -69,6 +75,7 @@ impl ConfigBuilder {
     }
 
     /// Sets the number of tokio worker threads (0 = one per core).
+    #[inline]
     #[must_use]
     pub fn worker_threads(mut self, threads: usize) -> Self {
         self.config.performance.worker_threads = threads;
@@ -76,6 +83,7 @@ impl ConfigBuilder {
     }
 
     /// Sets the PID file.
+    #[inline]
     #[must_use]
     pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.pid_file = Some(path.into());
@@ -86,6 +94,7 @@ impl ConfigBuilder {
     ///
     /// # Errors
     /// [`crate::Error::Config`] when a rule of [`Config::validate`] is broken.
+    #[inline]
     pub fn build(self) -> Result<Config> {
         self.config.validate()?;
         Ok(self.config)

@@ -33,7 +33,7 @@ type Apply = fn(&mut Config, &str) -> Result<(), String>;
 /// upper snake case, so keys that contain `_` stay reachable.
 const ENV_KEYS: &[(&str, Apply)] = &[
     ("name", |c, v| {
-        c.name = v.to_owned();
+        c.name = v.to_owned().into();
         Ok(())
     }),
     ("logging.level", |c, v| {

@@ -30,6 +30,7 @@
 mod builder;
 mod load;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -58,8 +59,9 @@ use crate::{Error, Result};
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Config {
-    /// The daemon's name, used in logs.
-    pub name: String,
+    /// The daemon's name, used in logs (borrowed when it is a literal, so building a config
+    /// allocates nothing for it).
+    pub name: Cow<'static, str>,
     /// Where logs go and how they look.
     pub logging: LoggingConfig,
     /// Shutdown deadlines.
@@ -197,9 +199,10 @@ impl std::str::FromStr for LogLevel {
 }
 
 impl Default for Config {
+    #[inline]
     fn default() -> Self {
         Self {
-            name: "daemon".to_owned(),
+            name: Cow::Borrowed("daemon"),
             logging: LoggingConfig::default(),
             shutdown: ShutdownConfig::default(),
             performance: PerformanceConfig::default(),
@@ -286,6 +289,7 @@ impl Config {
     }
 
     /// A builder starting from the defaults.
+    #[inline]
     #[must_use]
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
