@@ -69,15 +69,13 @@ fn core(c: &mut Criterion) {
             runtime.block_on(async {
                 let (started, running) = tokio::sync::oneshot::channel::<()>();
                 let started = std::sync::Mutex::new(Some(started));
-                let builder = Daemon::builder(config.clone()).with_subsystem_fn(
-                    "worker",
-                    move |shutdown| {
+                let builder =
+                    Daemon::builder(config.clone()).with_subsystem_fn("worker", move |shutdown| {
                         if let Some(started) = started.lock().unwrap().take() {
                             let _ = started.send(());
                         }
                         idle(shutdown)
-                    },
-                );
+                    });
                 let handle = builder.handle();
                 let daemon = tokio::spawn(builder.run());
                 running.await.unwrap();

@@ -5,10 +5,11 @@ use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
@@ -59,7 +60,11 @@ pub(crate) struct Shared {
     pub(crate) shutdown: ShutdownHandle,
     pub(crate) events: EventBus,
     pub(crate) signal_bits: AtomicU8,
-    entries: RwLock<Vec<Arc<SubsystemEntry>>>,
+    /// Subsystems added so far, until `run` freezes them into `entries`.
+    registering: Mutex<Vec<SubsystemEntry>>,
+    /// The subsystems of a running daemon, in one contiguous allocation; supervisors refer to
+    /// theirs by index.
+    entries: OnceLock<Box<[SubsystemEntry]>>,
     outcome: Mutex<Outcome>,
     lifecycle: Mutex<Lifecycle>,
 }
@@ -108,10 +113,28 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn entries(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<SubsystemEntry>>> {
-        self.entries
-            .read()
+    /// The running daemon's subsystems (empty before `run`).
+    pub(crate) fn entries(&self) -> &[SubsystemEntry] {
+        self.entries.get().map_or(&[], |entries| entries)
+    }
+
+    fn registering(&self) -> std::sync::MutexGuard<'_, Vec<SubsystemEntry>> {
+        self.registering
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Calls `f` with every subsystem, before or after `run` froze them.
+    fn with_entries<R>(&self, f: impl FnOnce(&[SubsystemEntry]) -> R) -> R {
+        match self.entries.get() {
+            Some(entries) => f(entries),
+            None => f(&self.registering()),
+        }
+    }
+
+    fn freeze_entries(&self) -> &[SubsystemEntry] {
+        let registered = std::mem::take(&mut *self.registering());
+        self.entries.get_or_init(|| registered.into_boxed_slice())
     }
 
     fn lifecycle(&self) -> std::sync::MutexGuard<'_, Lifecycle> {
@@ -156,8 +179,8 @@ impl Shared {
 
     /// The names of subsystems whose task has not ended, for the force-exit log line.
     pub(crate) fn unfinished_subsystems(&self) -> String {
-        let entries = self.entries();
-        let names: Vec<String> = entries
+        let names: Vec<String> = self
+            .entries()
             .iter()
             .filter(|e| !e.has_exited())
             .map(|e| format!("`{}`", e.name()))
@@ -205,7 +228,8 @@ impl DaemonBuilder {
                 shutdown: ShutdownHandle::new(),
                 events: EventBus::default(),
                 signal_bits: signal::default_bits(),
-                entries: RwLock::new(Vec::new()),
+                registering: Mutex::new(Vec::new()),
+                entries: OnceLock::new(),
                 outcome: Mutex::new(Outcome::default()),
                 lifecycle: Mutex::new(Lifecycle::default()),
             }),
@@ -223,10 +247,8 @@ impl DaemonBuilder {
     #[must_use]
     pub fn with_boxed_subsystem(self, subsystem: Box<dyn Subsystem>) -> Self {
         self.shared
-            .entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Arc::new(SubsystemEntry::new(subsystem)));
+            .registering()
+            .push(SubsystemEntry::new(subsystem));
         self
     }
 
@@ -297,8 +319,9 @@ impl DaemonBuilder {
         let _pid_file = self.pid_file.map(PidFile::acquire).transpose()?;
 
         let tracker = TaskTracker::new();
-        let started = start_subsystems(&shared, &tracker);
+        let aborts = start_subsystems(&shared, &tracker);
         tracker.close();
+        let started = aborts.iter().flatten().count();
         tracing::info!(
             "daemon `{}` started {started} subsystem(s) (pid {})",
             shared.config.name,
@@ -309,7 +332,7 @@ impl DaemonBuilder {
             () = tracker.wait() => shared.request_shutdown(ShutdownReason::AllStopped),
             () = shared.shutdown.cancelled() => {}
         }
-        let overrun = shut_down(&shared, &tracker).await;
+        let overrun = shut_down(&shared, &tracker, &aborts).await;
 
         let failure = shared.outcome().failure.take();
         if let Some(failure) = failure {
@@ -326,26 +349,32 @@ impl DaemonBuilder {
     }
 }
 
-fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> usize {
-    let entries = shared.entries();
-    let mut started = 0;
-    for entry in entries.iter() {
+/// Spawns one supervisor per subsystem; returns their abort handles (`None` for subsystems
+/// not started because shutdown began during start-up).
+fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<Option<AbortHandle>> {
+    let entries = shared.freeze_entries();
+    let mut aborts = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
         if shared.shutdown.is_shutdown() {
             // A signal arrived during start-up: what has started is stopped, the rest never runs.
             entry.transition(SubsystemState::Stopped, None, shared);
             entry.mark_exited();
+            aborts.push(None);
             continue;
         }
-        let task = tracker.spawn(supervise(entry.clone(), shared.clone()));
-        entry.set_abort_handle(task.abort_handle());
-        started += 1;
+        let task = tracker.spawn(supervise(shared.clone(), index));
+        aborts.push(Some(task.abort_handle()));
     }
-    started
+    aborts
 }
 
 /// Cancels every handle, then aborts subsystems that overrun their budget. Returns the names of
 /// the aborted ones. The force and kill deadlines are the watchdog's.
-async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<String> {
+async fn shut_down(
+    shared: &Arc<Shared>,
+    tracker: &TaskTracker,
+    aborts: &[Option<AbortHandle>],
+) -> Vec<String> {
     let t0 = Instant::now();
     let deadlines = &shared.config.shutdown;
     // Normally a no-op: whoever requested the shutdown has armed the watchdog already.
@@ -379,8 +408,8 @@ async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<String> {
         {
             return overrun;
         }
-        for entry in shared.entries().iter() {
-            if budget_of(entry) <= budget && entry.abort_overdue(budget, shared) {
+        for (entry, abort) in shared.entries().iter().zip(aborts) {
+            if budget_of(entry) <= budget && entry.abort_overdue(budget, abort.as_ref(), shared) {
                 tracing::error!(
                     subsystem = entry.name(),
                     "subsystem `{}` did not stop within its shutdown timeout of {budget:?}; aborting it",
@@ -460,16 +489,17 @@ impl DaemonHandle {
     /// Every subsystem's current state, in registration order.
     #[must_use]
     pub fn subsystems(&self) -> Vec<SubsystemStatus> {
-        self.shared
-            .entries()
-            .iter()
-            .map(|entry| SubsystemStatus {
-                name: entry.name().to_owned(),
-                state: entry.state(),
-                restarts: entry.restarts(),
-                last_error: entry.last_error().map(|e| e.to_string()),
-            })
-            .collect()
+        self.shared.with_entries(|entries| {
+            entries
+                .iter()
+                .map(|entry| SubsystemStatus {
+                    name: entry.name().to_owned(),
+                    state: entry.state(),
+                    restarts: entry.restarts(),
+                    last_error: entry.last_error().map(|e| e.to_string()),
+                })
+                .collect()
+        })
     }
 
     /// Lifecycle events from now on: one per state transition of every subsystem.
@@ -482,5 +512,13 @@ impl DaemonHandle {
     #[must_use]
     pub fn config_snapshot(&self) -> Arc<Config> {
         self.shared.config.clone()
+    }
+}
+
+#[cfg(test)]
+impl DaemonBuilder {
+    pub(crate) fn shared_for_probe(&self) -> Arc<Shared> {
+        self.shared.freeze_entries();
+        self.shared.clone()
     }
 }

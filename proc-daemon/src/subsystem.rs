@@ -153,14 +153,47 @@ impl fmt::Display for SubsystemState {
 /// # let _ = ticker;
 /// ```
 pub struct SubsystemFn<F> {
-    name: Cow<'static, str>,
+    // `Box<str>`, not `Cow`: 8 bytes less on every closure subsystem, which matters at 100 000.
+    name: Box<str>,
     run: F,
+    /// `None` while every option has its default, so a plain closure subsystem stays small.
+    options: Option<Box<FnOptions>>,
+}
+
+#[derive(Clone)]
+struct FnOptions {
     policy: RestartPolicy,
     limit: RestartLimit,
     critical: bool,
     shutdown_timeout: Option<Duration>,
     health: Option<std::sync::Arc<dyn Fn() -> bool + Send + Sync>>,
     health_interval: Option<Duration>,
+}
+
+impl Default for FnOptions {
+    fn default() -> Self {
+        Self {
+            policy: RestartPolicy::OnFailure,
+            limit: RestartLimit::default(),
+            critical: true,
+            shutdown_timeout: None,
+            health: None,
+            health_interval: None,
+        }
+    }
+}
+
+impl fmt::Debug for FnOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnOptions")
+            .field("policy", &self.policy)
+            .field("limit", &self.limit)
+            .field("critical", &self.critical)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("health_check", &self.health.is_some())
+            .field("health_interval", &self.health_interval)
+            .finish()
+    }
 }
 
 impl<F, Fut> SubsystemFn<F>
@@ -171,56 +204,58 @@ where
     /// A subsystem named `name` whose every run calls `run`.
     pub fn new(name: impl Into<Cow<'static, str>>, run: F) -> Self {
         Self {
-            name: name.into(),
+            name: match name.into() {
+                Cow::Borrowed(name) => name.into(),
+                Cow::Owned(name) => name.into_boxed_str(),
+            },
             run,
-            policy: RestartPolicy::OnFailure,
-            limit: RestartLimit::default(),
-            critical: true,
-            shutdown_timeout: None,
-            health: None,
-            health_interval: None,
+            options: None,
         }
+    }
+
+    fn options_mut(&mut self) -> &mut FnOptions {
+        self.options.get_or_insert_with(Box::default)
     }
 
     /// Sets the restart policy.
     #[must_use]
     pub fn restart_policy(mut self, policy: RestartPolicy) -> Self {
-        self.policy = policy;
+        self.options_mut().policy = policy;
         self
     }
 
     /// Sets the restart intensity limit.
     #[must_use]
     pub fn restart_limit(mut self, limit: RestartLimit) -> Self {
-        self.limit = limit;
+        self.options_mut().limit = limit;
         self
     }
 
     /// Sets whether a failure ends the daemon.
     #[must_use]
     pub fn critical(mut self, critical: bool) -> Self {
-        self.critical = critical;
+        self.options_mut().critical = critical;
         self
     }
 
     /// Sets this subsystem's own stop budget.
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = Some(timeout);
+        self.options_mut().shutdown_timeout = Some(timeout);
         self
     }
 
     /// Sets a health check.
     #[must_use]
     pub fn health_check(mut self, check: impl Fn() -> bool + Send + Sync + 'static) -> Self {
-        self.health = Some(std::sync::Arc::new(check));
+        self.options_mut().health = Some(std::sync::Arc::new(check));
         self
     }
 
     /// Sets how often the health check runs.
     #[must_use]
     pub fn health_check_interval(mut self, interval: Duration) -> Self {
-        self.health_interval = Some(interval);
+        self.options_mut().health_interval = Some(interval);
         self
     }
 }
@@ -229,11 +264,17 @@ impl<F> fmt::Debug for SubsystemFn<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SubsystemFn")
             .field("name", &self.name)
-            .field("policy", &self.policy)
-            .field("limit", &self.limit)
-            .field("critical", &self.critical)
-            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("options", self.options())
             .finish_non_exhaustive()
+    }
+}
+
+static DEFAULT_OPTIONS: std::sync::LazyLock<FnOptions> =
+    std::sync::LazyLock::new(FnOptions::default);
+
+impl<F> SubsystemFn<F> {
+    fn options(&self) -> &FnOptions {
+        self.options.as_deref().unwrap_or(&DEFAULT_OPTIONS)
     }
 }
 
@@ -251,28 +292,28 @@ where
     }
 
     fn health_check(&self) -> Option<HealthCheck> {
-        let check = self.health.clone()?;
+        let check = self.options().health.clone()?;
         Some(Box::new(move || check()))
     }
 
     fn health_check_interval(&self) -> Option<Duration> {
-        self.health_interval
+        self.options().health_interval
     }
 
     fn restart_policy(&self) -> RestartPolicy {
-        self.policy
+        self.options().policy
     }
 
     fn restart_limit(&self) -> RestartLimit {
-        self.limit
+        self.options().limit
     }
 
     fn critical(&self) -> bool {
-        self.critical
+        self.options().critical
     }
 
     fn shutdown_timeout(&self) -> Option<Duration> {
-        self.shutdown_timeout
+        self.options().shutdown_timeout
     }
 }
 

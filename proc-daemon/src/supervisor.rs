@@ -9,7 +9,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -27,8 +27,8 @@ pub(crate) struct SubsystemEntry {
     pub(crate) subsystem: Box<dyn Subsystem>,
     state: AtomicU8,
     restarts: AtomicU32,
-    last_error: Mutex<Option<Arc<str>>>,
-    abort: OnceLock<AbortHandle>,
+    /// `Arc<String>` rather than `Arc<str>`: a thin pointer keeps every entry 8 bytes smaller.
+    last_error: Mutex<Option<Arc<String>>>,
     exited: AtomicBool,
 }
 
@@ -48,7 +48,6 @@ impl SubsystemEntry {
             state: AtomicU8::new(SubsystemState::Starting as u8),
             restarts: AtomicU32::new(0),
             last_error: Mutex::new(None),
-            abort: OnceLock::new(),
             exited: AtomicBool::new(false),
         }
     }
@@ -74,15 +73,11 @@ impl SubsystemEntry {
         self.restarts.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn last_error(&self) -> Option<Arc<str>> {
+    pub(crate) fn last_error(&self) -> Option<Arc<String>> {
         self.last_error
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
-    }
-
-    pub(crate) fn set_abort_handle(&self, handle: AbortHandle) {
-        let _ = self.abort.set(handle);
     }
 
     pub(crate) fn transition(&self, to: SubsystemState, error: Option<&Arc<str>>, shared: &Shared) {
@@ -90,7 +85,8 @@ impl SubsystemEntry {
             *self
                 .last_error
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error.clone());
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(Arc::new(error.to_string()));
         }
         self.state.store(to as u8, Ordering::Release);
         self.announce(to, error, shared);
@@ -125,26 +121,42 @@ impl SubsystemEntry {
 
     /// Aborts the run after its shutdown budget ran out. Returns `false` if it had already
     /// ended.
-    pub(crate) fn abort_overdue(&self, budget: Duration, shared: &Shared) -> bool {
+    pub(crate) fn abort_overdue(
+        &self,
+        budget: Duration,
+        abort: Option<&AbortHandle>,
+        shared: &Shared,
+    ) -> bool {
         if self.state().is_terminal() {
             return false;
         }
         let reason: Arc<str> =
             format!("did not stop within its shutdown timeout of {budget:?}; aborted").into();
         self.transition(SubsystemState::Failed, Some(&reason), shared);
-        if let Some(handle) = self.abort.get() {
-            handle.abort();
+        if let Some(abort) = abort {
+            abort.abort();
         }
         true
     }
 }
 
-/// Marks the entry exited however the task ends, including by abort.
-struct ExitGuard<'a>(&'a SubsystemEntry);
+/// The supervising task's hold on the daemon and its own entry; marks the entry exited however
+/// the task ends, including by abort. Holding the index rather than a reference keeps the
+/// task's future small.
+struct Supervised {
+    shared: Arc<Shared>,
+    index: usize,
+}
 
-impl Drop for ExitGuard<'_> {
+impl Supervised {
+    fn entry(&self) -> &SubsystemEntry {
+        &self.shared.entries()[self.index]
+    }
+}
+
+impl Drop for Supervised {
     fn drop(&mut self) {
-        self.0.mark_exited();
+        self.entry().mark_exited();
     }
 }
 
@@ -152,104 +164,137 @@ impl Drop for ExitGuard<'_> {
 struct RestartState {
     window: RestartWindow,
     backoff: Option<Backoff>,
+    run_started: Instant,
+}
+
+/// What follows a run.
+enum Next {
+    Restart(Duration),
+    End,
 }
 
 /// Runs `entry`'s subsystem until it ends for good or shutdown stops it.
-pub(crate) async fn supervise(entry: Arc<SubsystemEntry>, shared: Arc<Shared>) {
-    let _exited = ExitGuard(&entry);
+///
+/// Kept small on purpose: this future is the per-subsystem cost of an idle daemon, so all
+/// decisions live in the synchronous [`after_run`] and only the run itself is awaited here.
+pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
+    let this = Supervised { shared, index };
     let mut restart: Option<Box<RestartState>> = None;
     loop {
-        if shared.shutdown.is_shutdown() {
-            entry.transition(SubsystemState::Stopped, None, &shared);
+        if this.shared.shutdown.is_shutdown() {
+            this.entry()
+                .transition(SubsystemState::Stopped, None, &this.shared);
             return;
         }
-        entry.transition(SubsystemState::Running, None, &shared);
-        let started = Instant::now();
-        let outcome = run_once(&*entry.subsystem, &shared).await;
-        let name = entry.name();
-
-        if shared.shutdown.is_shutdown() {
-            match outcome {
-                Ok(()) => entry.transition(SubsystemState::Stopped, None, &shared),
-                Err(error) => {
-                    tracing::error!(
-                        subsystem = name,
-                        "subsystem `{name}` failed while stopping: {error}"
-                    );
-                    entry.transition(SubsystemState::Failed, Some(&error), &shared);
-                    if entry.subsystem.critical() {
-                        shared.record_failure(name, &error);
-                    }
+        this.entry()
+            .transition(SubsystemState::Running, None, &this.shared);
+        if let Some(state) = restart.as_deref_mut() {
+            state.run_started = Instant::now();
+        }
+        let outcome = run_once(&*this.entry().subsystem, &this.shared).await;
+        match after_run(this.entry(), &this.shared, &mut restart, outcome) {
+            Next::End => return,
+            Next::Restart(delay) => {
+                if !delay.is_zero() && !wait_or_shutdown(delay, &this.shared).await {
+                    this.entry()
+                        .transition(SubsystemState::Stopped, None, &this.shared);
+                    return;
                 }
             }
-            return;
-        }
-
-        let policy = entry.subsystem.restart_policy();
-        let wants_restart = match &outcome {
-            Ok(()) => policy.restarts_after_success(),
-            Err(_) => policy.restarts_after_failure(),
-        };
-        if let Err(error) = &outcome {
-            tracing::error!(subsystem = name, "subsystem `{name}` failed: {error}");
-        }
-        if !wants_restart {
-            match outcome {
-                Ok(()) => {
-                    tracing::info!(subsystem = name, "subsystem `{name}` finished");
-                    entry.transition(SubsystemState::Stopped, None, &shared);
-                }
-                Err(error) => end_failed(&entry, &shared, &error, "restart policy is `never`"),
-            }
-            return;
-        }
-
-        let state = restart.get_or_insert_with(|| {
-            Box::new(RestartState {
-                window: RestartWindow::new(entry.subsystem.restart_limit()),
-                backoff: match policy {
-                    RestartPolicy::ExponentialBackoff {
-                        initial_delay,
-                        max_delay,
-                    } => Some(Backoff::new(initial_delay, max_delay)),
-                    _ => None,
-                },
-            })
-        });
-        let error = outcome.err();
-        if !state.window.admit(Instant::now()) {
-            let limit = entry.subsystem.restart_limit();
-            let why = format!(
-                "restarted more than {} times within {:?}; giving up",
-                limit.max_restarts, limit.within
-            );
-            let error = error.map_or_else(
-                || Arc::from(why.as_str()),
-                |e| format!("{why} (last error: {e})").into(),
-            );
-            end_failed(&entry, &shared, &error, "restart limit reached");
-            return;
-        }
-        let restarts = entry.restarts.fetch_add(1, Ordering::Relaxed) + 1;
-        entry.transition(SubsystemState::Restarting, error.as_ref(), &shared);
-
-        let delay = match (&mut state.backoff, &error) {
-            (Some(backoff), Some(_)) => {
-                backoff.observe_run(started.elapsed());
-                backoff.next_delay()
-            }
-            _ => Duration::ZERO,
-        };
-        tracing::warn!(
-            subsystem = name,
-            restarts,
-            "restarting subsystem `{name}` (restart {restarts}, after {delay:?})"
-        );
-        if !delay.is_zero() && !wait_or_shutdown(delay, &shared).await {
-            entry.transition(SubsystemState::Stopped, None, &shared);
-            return;
         }
     }
+}
+
+/// Applies the restart policy and the restart limit to the outcome of a run.
+fn after_run(
+    entry: &SubsystemEntry,
+    shared: &Arc<Shared>,
+    restart: &mut Option<Box<RestartState>>,
+    outcome: Result<(), Arc<str>>,
+) -> Next {
+    let name = entry.name();
+    if shared.shutdown.is_shutdown() {
+        match outcome {
+            Ok(()) => entry.transition(SubsystemState::Stopped, None, shared),
+            Err(error) => {
+                tracing::error!(
+                    subsystem = name,
+                    "subsystem `{name}` failed while stopping: {error}"
+                );
+                entry.transition(SubsystemState::Failed, Some(&error), shared);
+                if entry.subsystem.critical() {
+                    shared.record_failure(name, &error);
+                }
+            }
+        }
+        return Next::End;
+    }
+
+    let policy = entry.subsystem.restart_policy();
+    let wants_restart = match &outcome {
+        Ok(()) => policy.restarts_after_success(),
+        Err(_) => policy.restarts_after_failure(),
+    };
+    if let Err(error) = &outcome {
+        tracing::error!(subsystem = name, "subsystem `{name}` failed: {error}");
+    }
+    if !wants_restart {
+        match outcome {
+            Ok(()) => {
+                tracing::info!(subsystem = name, "subsystem `{name}` finished");
+                entry.transition(SubsystemState::Stopped, None, shared);
+            }
+            Err(error) => end_failed(entry, shared, &error, "restart policy is `never`"),
+        }
+        return Next::End;
+    }
+
+    let now = Instant::now();
+    let state = restart.get_or_insert_with(|| {
+        Box::new(RestartState {
+            window: RestartWindow::new(entry.subsystem.restart_limit()),
+            backoff: match policy {
+                RestartPolicy::ExponentialBackoff {
+                    initial_delay,
+                    max_delay,
+                } => Some(Backoff::new(initial_delay, max_delay)),
+                _ => None,
+            },
+            // The first run's length does not matter: the backoff has not grown yet.
+            run_started: now,
+        })
+    });
+    let error = outcome.err();
+    if !state.window.admit(now) {
+        let limit = entry.subsystem.restart_limit();
+        let why = format!(
+            "restarted more than {} times within {:?}; giving up",
+            limit.max_restarts, limit.within
+        );
+        let error = error.map_or_else(
+            || Arc::from(why.as_str()),
+            |e| format!("{why} (last error: {e})").into(),
+        );
+        end_failed(entry, shared, &error, "restart limit reached");
+        return Next::End;
+    }
+    let restarts = entry.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+    entry.transition(SubsystemState::Restarting, error.as_ref(), shared);
+
+    let delay = match (&mut state.backoff, &error) {
+        (Some(backoff), Some(_)) => {
+            backoff.observe_run(now - state.run_started);
+            backoff.next_delay()
+        }
+        _ => Duration::ZERO,
+    };
+    let shown = Duration::from_millis(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+    tracing::warn!(
+        subsystem = name,
+        restarts,
+        "restarting subsystem `{name}` (restart {restarts}, after {shown:?})"
+    );
+    Next::Restart(delay)
 }
 
 fn end_failed(entry: &SubsystemEntry, shared: &Arc<Shared>, error: &Arc<str>, why: &str) {
@@ -267,31 +312,63 @@ fn end_failed(entry: &SubsystemEntry, shared: &Arc<Shared>, error: &Arc<str>, wh
 }
 
 /// One run, under its health check if it has one (and health checks are on).
-async fn run_once(subsystem: &dyn Subsystem, shared: &Shared) -> Result<(), Arc<str>> {
-    let monitoring = &shared.config.monitoring;
-    let check = if monitoring.health_checks {
+fn run_once<'a>(subsystem: &'a dyn Subsystem, shared: &'a Shared) -> RunOnce<'a> {
+    let check = if shared.config.monitoring.health_checks {
         subsystem.health_check()
     } else {
         None
     };
-    let Some(check) = check else {
-        return run_guarded(subsystem, shared.shutdown.clone()).await;
-    };
+    match check {
+        None => match start_run(subsystem, shared.shutdown.clone()) {
+            Ok(run) => RunOnce::Plain(run),
+            Err(panic) => RunOnce::Panicked(Some(panic)),
+        },
+        // Boxed: the health machinery's state (an interval, a join handle) would otherwise be
+        // carried by every supervisor, checked or not.
+        Some(check) => RunOnce::Checked(Box::pin(run_checked(subsystem, check.into(), shared))),
+    }
+}
+
+/// The future of [`run_once`]: as small as its largest variant, a boxed future.
+enum RunOnce<'a> {
+    Plain(CatchUnwind),
+    Checked(Pin<Box<dyn Future<Output = Result<(), Arc<str>>> + Send + 'a>>),
+    Panicked(Option<Arc<str>>),
+}
+
+impl Future for RunOnce<'_> {
+    type Output = Result<(), Arc<str>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Self::Plain(run) => Pin::new(run).poll(cx),
+            Self::Checked(run) => run.as_mut().poll(cx),
+            Self::Panicked(panic) => {
+                Poll::Ready(Err(panic.take().expect("polled after completion")))
+            }
+        }
+    }
+}
+
+async fn run_checked(
+    subsystem: &dyn Subsystem,
+    check: health::SharedCheck,
+    shared: &Shared,
+) -> Result<(), Arc<str>> {
+    let monitoring = &shared.config.monitoring;
     // This run gets its own handle, so an unhealthy run can be stopped without stopping the
     // daemon; it is still cancelled by the daemon's shutdown.
     let token = shared.shutdown.token().child_token();
-    let run = run_guarded(subsystem, ShutdownHandle::from_token(token.clone()));
+    let run = match start_run(subsystem, ShutdownHandle::from_token(token.clone())) {
+        Ok(run) => run,
+        Err(panic) => return Err(panic),
+    };
     tokio::pin!(run);
     let interval = subsystem
         .health_check_interval()
         .unwrap_or_else(|| monitoring.health_check_interval());
     let name = subsystem.name();
-    let unhealthy = health::watch(
-        check.into(),
-        interval,
-        monitoring.health_check_failures,
-        name,
-    );
+    let unhealthy = health::watch(check, interval, monitoring.health_check_failures, name);
     tokio::select! {
         outcome = &mut run => outcome,
         reason = unhealthy => {
@@ -308,15 +385,11 @@ async fn run_once(subsystem: &dyn Subsystem, shared: &Shared) -> Result<(), Arc<
     }
 }
 
-/// One run, with a panic (while creating or polling the future) turned into an error.
-async fn run_guarded(subsystem: &dyn Subsystem, handle: ShutdownHandle) -> Result<(), Arc<str>> {
-    let future = catch_unwind(AssertUnwindSafe(|| subsystem.run(handle)))
-        .map_err(|payload| panic_message(payload.as_ref()))?;
-    match (CatchUnwind { future }).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(error.to_string().into()),
-        Err(payload) => Err(panic_message(payload.as_ref())),
-    }
+/// Starts one run; a panic while creating its future is its failure.
+fn start_run(subsystem: &dyn Subsystem, handle: ShutdownHandle) -> Result<CatchUnwind, Arc<str>> {
+    catch_unwind(AssertUnwindSafe(|| subsystem.run(handle)))
+        .map(|future| CatchUnwind { future })
+        .map_err(|payload| panic_message(payload.as_ref()))
 }
 
 /// Waits `delay`; `false` if shutdown began first. Boxed so the sleep's state is only allocated
@@ -342,20 +415,21 @@ fn panic_message(payload: &(dyn Any + Send)) -> Arc<str> {
     format!("panicked: {text}").into()
 }
 
-/// Polls a run future, catching a panic as `Err(payload)`.
+/// Polls a run future; its error, or a panic, becomes the run's failure message.
 struct CatchUnwind {
     future: RunFuture,
 }
 
 impl Future for CatchUnwind {
-    type Output = std::thread::Result<crate::Result<()>>;
+    type Output = Result<(), Arc<str>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let future = &mut self.future;
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
-            Err(payload) => Poll::Ready(Err(payload)),
+            Ok(Poll::Ready(Ok(()))) => Poll::Ready(Ok(())),
+            Ok(Poll::Ready(Err(error))) => Poll::Ready(Err(error.to_string().into())),
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
         }
     }
 }
@@ -543,5 +617,23 @@ mod tests {
             &*panic_message(payload.as_ref()),
             "panicked: (non-string panic payload)"
         );
+    }
+}
+#[cfg(test)]
+mod footprint {
+    /// The supervisor's future is carried by every subsystem for its whole life; this pins its
+    /// size so a change that bloats it (an inline timer, a health-check state) is noticed.
+    #[test]
+    fn the_idle_supervisor_future_stays_small() {
+        let builder = crate::Daemon::builder(crate::Config::default())
+            .with_subsystem_fn("x", |_shutdown| async { Ok(()) });
+        let shared = builder.shared_for_probe();
+        let supervise = super::supervise(shared.clone(), 0);
+        let size = std::mem::size_of_val(&supervise);
+        assert!(size <= 96, "supervise future is {size} bytes");
+        let run = super::run_once(&*shared.entries()[0].subsystem, &shared);
+        let size = std::mem::size_of_val(&run);
+        assert!(size <= 32, "run_once future is {size} bytes");
+        assert!(std::mem::size_of::<super::SubsystemEntry>() <= 40);
     }
 }

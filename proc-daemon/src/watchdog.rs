@@ -82,7 +82,10 @@ pub(crate) fn arm(shared: Arc<Shared>, force: Duration, kill: Duration) -> Watch
         });
         // Waking the thread costs a context switch; it is only needed if it would otherwise
         // sleep past this deadline.
-        if deadlines.wakes_at.is_none_or(|wakes_at| force_at < wakes_at) {
+        if deadlines
+            .wakes_at
+            .is_none_or(|wakes_at| force_at < wakes_at)
+        {
             WAKE.notify_one();
         }
     }

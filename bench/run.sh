@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Whole-process benchmark: builds every implementation in release mode and prints the table.
+# Usage: bench/run.sh [runs] [N ...]      e.g. bench/run.sh 5 1 1000 10000 100000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p bench --bins
+exec target/release/harness "$@"
