@@ -1,1 +1,31 @@
-//! Attribute macros for proc-daemon.
+//! Attribute macros for [proc-daemon](https://docs.rs/proc-daemon): `#[daemon]` on `main` and
+//! `#[subsystem]` on the functions it runs. They generate plain builder code against
+//! `proc_daemon::__private` and add no capability of their own; use them through the
+//! `proc_daemon` crate, which re-exports them.
+
+mod args;
+mod daemon;
+mod signature;
+mod subsystem;
+
+use proc_macro::TokenStream;
+
+/// Makes an `async fn` (or, with `blocking`, a plain `fn`) a supervised subsystem.
+///
+/// Keys: `name`, `restart` (`"never"`, `"always"`, `"on_failure"`, `"exponential_backoff"`),
+/// `initial_delay`, `max_delay`, `max_restarts`, `within`, `health`, `health_interval`,
+/// `shutdown_timeout`, `critical`, `blocking`, `crate`. The function stays as written; a
+/// same-named struct `name {}` implements `proc_daemon::Subsystem`.
+#[proc_macro_attribute]
+pub fn subsystem(args: TokenStream, item: TokenStream) -> TokenStream {
+    subsystem::expand(args.into(), item.into()).into()
+}
+
+/// Makes `main` a daemon: signals, configuration, logging, runtime, supervision, exit code.
+///
+/// Keys: `config`, `name`, `subsystems = [..]`, `env_prefix`, `cli`, `crate`. The body of
+/// `main` runs as set-up before the subsystems start.
+#[proc_macro_attribute]
+pub fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
+    daemon::expand(args.into(), item.into()).into()
+}

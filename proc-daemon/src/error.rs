@@ -10,6 +10,8 @@ pub mod exit_code {
     /// A critical subsystem failed, or the daemon could not start for a reason other than its
     /// configuration.
     pub const FAILURE: u8 = 1;
+    /// `EX_USAGE`: the command line is malformed (e.g. `--config` without a path).
+    pub const USAGE: u8 = 64;
     /// `EX_SOFTWARE`: a shutdown deadline was overrun and tasks had to be abandoned.
     pub const SHUTDOWN_OVERRUN: u8 = 70;
     /// `EX_CONFIG`: the configuration is invalid.

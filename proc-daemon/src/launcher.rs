@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::error::exit_code;
-use crate::{Config, Daemon, DaemonBuilder, Error, Result, logging, signal};
+use crate::{Config, Daemon, DaemonBuilder, Error, Result, cli, logging, signal};
 
 /// Runs a daemon process from first instant to exit code.
 ///
@@ -15,7 +15,9 @@ use crate::{Config, Daemon, DaemonBuilder, Error, Result, logging, signal};
 /// subsystems; an `Err` aborts start-up with that error's exit code), runs the daemon, and
 /// returns the exit code of the outcome. Errors are printed to standard error.
 ///
-/// The config file is `config_file`, unless `<ENV_PREFIX>_CONFIG` names another one.
+/// The config file is `config_file`, unless `<ENV_PREFIX>_CONFIG` or `--config PATH` names
+/// another one. The command line also takes `--check-config`, `--help` and `--version`; see
+/// [`cli`](Launcher::cli).
 ///
 /// ```no_run
 /// use proc_daemon::Launcher;
@@ -34,8 +36,11 @@ use crate::{Config, Daemon, DaemonBuilder, Error, Result, logging, signal};
 #[derive(Clone, Debug)]
 pub struct Launcher {
     name: String,
+    version: Option<String>,
     config_file: Option<PathBuf>,
     env_prefix: String,
+    cli: bool,
+    config_override: Option<PathBuf>,
 }
 
 impl Launcher {
@@ -44,9 +49,27 @@ impl Launcher {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
+            version: None,
             config_file: None,
             env_prefix: "DAEMON".to_owned(),
+            cli: true,
+            config_override: None,
         }
+    }
+
+    /// The version `--version` prints.
+    #[must_use]
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Whether to handle `--config PATH`, `--check-config`, `--help` and `--version` (default
+    /// `true`). Other arguments, and everything after `--`, are always left to the application.
+    #[must_use]
+    pub fn cli(mut self, enabled: bool) -> Self {
+        self.cli = enabled;
+        self
     }
 
     /// The configuration file to read.
@@ -64,13 +87,50 @@ impl Launcher {
     }
 
     /// Runs the process; see the type's documentation.
-    pub fn run<F, Fut>(self, setup: F) -> ExitCode
+    pub fn run<F, Fut>(mut self, setup: F) -> ExitCode
     where
         F: FnOnce(DaemonBuilder) -> Fut,
         Fut: Future<Output = Result<DaemonBuilder>>,
     {
         if let Err(err) = signal::install() {
             return self.fail(&Error::from(err));
+        }
+        let mut command = cli::Command::Run;
+        if self.cli {
+            match cli::parse(std::env::args_os().skip(1)) {
+                Ok(parsed) => {
+                    command = parsed.command;
+                    self.config_override = parsed.config;
+                }
+                Err(usage) => {
+                    eprintln!("{}: {usage}", self.name);
+                    return ExitCode::from(exit_code::USAGE);
+                }
+            }
+        }
+        match command {
+            cli::Command::Run => {}
+            cli::Command::Help => {
+                print!("{}", cli::usage(&self.name, &self.env_prefix));
+                return ExitCode::SUCCESS;
+            }
+            cli::Command::Version => {
+                println!(
+                    "{} {}",
+                    self.name,
+                    self.version.as_deref().unwrap_or("(unknown version)")
+                );
+                return ExitCode::SUCCESS;
+            }
+            cli::Command::CheckConfig => {
+                return match self.load_config() {
+                    Ok(_) => {
+                        println!("{}: configuration ok ({})", self.name, self.config_origin());
+                        ExitCode::SUCCESS
+                    }
+                    Err(err) => self.fail(&err),
+                };
+            }
         }
         let config = match self.load_config() {
             Ok(config) => config,
@@ -92,11 +152,23 @@ impl Launcher {
         }
     }
 
+    /// `--config`, else `<PREFIX>_CONFIG`, else the file given in code.
+    fn config_path(&self) -> Option<PathBuf> {
+        self.config_override
+            .clone()
+            .or_else(|| std::env::var_os(format!("{}_CONFIG", self.env_prefix)).map(PathBuf::from))
+            .or_else(|| self.config_file.clone())
+    }
+
+    fn config_origin(&self) -> String {
+        self.config_path().map_or_else(
+            || "defaults and environment".to_owned(),
+            |path| path.display().to_string(),
+        )
+    }
+
     fn load_config(&self) -> Result<Config> {
-        let variable = format!("{}_CONFIG", self.env_prefix);
-        let path = std::env::var_os(&variable)
-            .map(PathBuf::from)
-            .or_else(|| self.config_file.clone());
+        let path = self.config_path();
         let (mut config, source) = Config::load_with_prefix(path.as_deref(), &self.env_prefix)?;
         let name_overridden = source.env.iter().any(|o| o.key == "name");
         if !name_overridden && config.name == Config::default().name {

@@ -30,6 +30,7 @@
 extern crate self as proc_daemon;
 
 mod cleanup;
+mod cli;
 pub mod config;
 mod daemon;
 pub mod error;
@@ -38,12 +39,16 @@ mod health;
 mod launcher;
 pub mod logging;
 mod pidfile;
+mod private;
 pub mod restart;
 pub mod shutdown;
 pub mod signal;
 pub mod subsystem;
 mod supervisor;
 mod watchdog;
+
+#[cfg(feature = "macros")]
+pub use proc_daemon_macros::{daemon, subsystem};
 
 pub use config::{Config, LogLevel, MonitoringConfig};
 pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, ShutdownReason, SubsystemStatus};
@@ -60,6 +65,16 @@ pub use subsystem::{Subsystem, SubsystemFn, SubsystemState};
 /// without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use std::boxed::Box;
+    pub use std::time::Duration;
+
     pub use crate::launcher::Launcher;
+    pub use crate::private::{
+        AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaInto, ViaStdError, health_check,
+        run_blocking,
+    };
     pub use crate::subsystem::{HealthCheck, RunFuture};
+    pub use crate::{
+        DaemonBuilder, Error, RestartLimit, RestartPolicy, Result, ShutdownHandle, Subsystem,
+    };
 }

@@ -1,0 +1,207 @@
+//! `#[daemon]`: turns `main` into the whole life of a daemon process.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{ItemFn, LitStr, Path, Token};
+
+use crate::args::{self, Errors, Keys};
+use crate::signature::{self, Returns};
+use crate::subsystem::{first_span, with_errors};
+
+const KEYS: &[&str] = &["config", "name", "subsystems", "env_prefix", "cli", "crate"];
+
+#[derive(Default)]
+struct Options {
+    krate: Option<Path>,
+    config: Option<LitStr>,
+    name: Option<LitStr>,
+    subsystems: Vec<Path>,
+    env_prefix: Option<LitStr>,
+    cli: Option<bool>,
+}
+
+fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
+    let mut options = Options::default();
+    let mut keys = Keys::new("daemon", KEYS);
+    let parser = syn::meta::parser(|meta| {
+        let result = keys.key(&meta).and_then(|key| match key.as_str() {
+            "config" => {
+                let path = args::string(&meta)?;
+                if path.value().is_empty() {
+                    return Err(syn::Error::new(path.span(), "`config` must name a file"));
+                }
+                options.config = Some(path);
+                Ok(())
+            }
+            "name" => {
+                let name = args::string(&meta)?;
+                if name.value().trim().is_empty() {
+                    return Err(syn::Error::new(name.span(), "`name` must not be empty"));
+                }
+                options.name = Some(name);
+                Ok(())
+            }
+            "subsystems" => {
+                let value = meta.value()?;
+                let content;
+                let brackets = syn::bracketed!(content in value);
+                // Taken whole first, so a bad entry gives one error, not a second one for the
+                // tokens left behind.
+                let tokens: TokenStream = content.parse()?;
+                let list = syn::parse::Parser::parse2(Punctuated::<Path, Token![,]>::parse_terminated, tokens)
+                    .map_err(|err| {
+                        syn::Error::new(
+                            err.span(),
+                            "`subsystems` lists `#[subsystem]` functions by path, like `subsystems = [worker, api::server]`",
+                        )
+                    })?;
+                if list.is_empty() {
+                    return Err(syn::Error::new(
+                        brackets.span.join(),
+                        "`subsystems` is empty; list at least one `#[subsystem]` function or leave the key out",
+                    ));
+                }
+                options.subsystems = list.into_iter().collect();
+                Ok(())
+            }
+            "env_prefix" => {
+                let prefix = args::string(&meta)?;
+                let text = prefix.value();
+                let valid = !text.is_empty()
+                    && text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                    && !text.starts_with(|c: char| c.is_ascii_digit());
+                if !valid {
+                    return Err(syn::Error::new(
+                        prefix.span(),
+                        "`env_prefix` must be upper-case letters, digits and `_`, like \"MY_DAEMON\"",
+                    ));
+                }
+                options.env_prefix = Some(prefix);
+                Ok(())
+            }
+            "cli" => {
+                options.cli = Some(args::boolean(&meta)?);
+                Ok(())
+            }
+            "crate" => {
+                options.krate = Some(args::crate_path(&meta)?);
+                Ok(())
+            }
+            _ => unreachable!("every valid key is handled"),
+        });
+        if let Err(error) = result {
+            errors.push(error);
+            args::skip_value(meta.input)?;
+        }
+        Ok(())
+    });
+    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(error);
+    }
+    options
+}
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let options = parse_options(args, &mut errors);
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            errors.push(syn::Error::new(
+                first_span(&item),
+                "#[daemon] goes on `fn main`",
+            ));
+            return with_errors(item, errors);
+        }
+    };
+    let signature = &function.sig;
+    if signature.ident != "main" {
+        errors.push(syn::Error::new(
+            signature.ident.span(),
+            format!(
+                "#[daemon] goes on `fn main`, not on `fn {}`",
+                signature.ident
+            ),
+        ));
+    }
+    if !signature.inputs.is_empty() {
+        errors.push(syn::Error::new(
+            signature.inputs.span(),
+            "`main` takes no parameters; read configuration with `--config`, the config file or `DAEMON_*` variables",
+        ));
+    }
+    if !signature.generics.params.is_empty() || signature.generics.where_clause.is_some() {
+        errors.push(syn::Error::new(
+            signature.generics.span(),
+            "`main` cannot be generic",
+        ));
+    }
+    let returns = signature::returns(signature, "`main`", &mut errors);
+    if errors.has_errors() {
+        // A `main` with a wrong signature would add rustc's own errors to ours; nested in a
+        // plain `main` it is still there for the IDE, without them.
+        let item = if signature.ident == "main" {
+            quote! {
+                fn main() {
+                    #[allow(dead_code, unused)]
+                    #function
+                }
+            }
+        } else {
+            quote!(#function)
+        };
+        return with_errors(item, errors);
+    }
+
+    let krate = options.krate.unwrap_or_else(args::default_crate);
+    let attrs = &function.attrs;
+    let block = &function.block;
+    let output = &signature.output;
+    let asyncness = &signature.asyncness;
+    let setup = format_ident!("__proc_daemon_setup");
+    let daemon = format_ident!("__proc_daemon_daemon");
+    let await_setup = asyncness.map(|_| quote!(.await));
+    let run_setup = match returns {
+        Returns::Unit => quote!(#setup()#await_setup;),
+        Returns::Result => quote! {
+            if let ::core::result::Result::Err(__proc_daemon_error) = #setup()#await_setup {
+                use #krate::__private::{ViaInto as _, ViaStdError as _};
+                let __proc_daemon_slot = #krate::__private::ErrorSlot::new(__proc_daemon_error);
+                #[allow(clippy::needless_borrow)]
+                let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
+                return ::core::result::Result::Err(__proc_daemon_error);
+            }
+        },
+    };
+    let name = options.name.map_or_else(
+        || quote!(::core::env!("CARGO_PKG_NAME")),
+        |name| quote!(#name),
+    );
+    let config = options.config.map(|path| quote!(.config_file(#path)));
+    let env_prefix = options
+        .env_prefix
+        .map(|prefix| quote!(.env_prefix(#prefix)));
+    let cli = options.cli.map(|cli| quote!(.cli(#cli)));
+    let subsystems = options
+        .subsystems
+        .iter()
+        .map(|path| quote_spanned!(path.span()=> .with_subsystem(#path {})));
+    quote! {
+        fn main() -> ::std::process::ExitCode {
+            #(#attrs)*
+            #asyncness fn #setup() #output #block
+
+            #krate::__private::Launcher::new(#name)
+                .version(::core::env!("CARGO_PKG_VERSION"))
+                #config
+                #env_prefix
+                #cli
+                .run(|#daemon: #krate::__private::DaemonBuilder| async move {
+                    #run_setup
+                    ::core::result::Result::Ok(#daemon #(#subsystems)*)
+                })
+        }
+    }
+}

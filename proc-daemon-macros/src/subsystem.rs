@@ -1,0 +1,340 @@
+//! `#[subsystem]`: turns a function into a value implementing `proc_daemon::Subsystem`.
+
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ItemFn, LitStr, Path};
+
+use crate::args::{self, Errors, Keys};
+use crate::signature::{self, Returns};
+
+const KEYS: &[&str] = &[
+    "name",
+    "restart",
+    "initial_delay",
+    "max_delay",
+    "max_restarts",
+    "within",
+    "health",
+    "health_interval",
+    "shutdown_timeout",
+    "critical",
+    "blocking",
+    "crate",
+];
+
+const POLICIES: &[&str] = &["never", "always", "on_failure", "exponential_backoff"];
+
+#[derive(Default)]
+struct Options {
+    krate: Option<Path>,
+    name: Option<LitStr>,
+    restart: Option<(String, Span)>,
+    initial_delay: Option<(Duration, Span)>,
+    max_delay: Option<(Duration, Span)>,
+    max_restarts: Option<u32>,
+    within: Option<(Duration, Span)>,
+    health: Option<Path>,
+    health_interval: Option<(Duration, Span)>,
+    shutdown_timeout: Option<(Duration, Span)>,
+    critical: Option<bool>,
+    blocking: bool,
+}
+
+fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
+    let mut options = Options::default();
+    let mut keys = Keys::new("subsystem", KEYS);
+    let parser = syn::meta::parser(|meta| {
+        let result = keys.key(&meta).and_then(|key| match key.as_str() {
+            "name" => {
+                options.name = Some(args::string(&meta)?);
+                Ok(())
+            }
+            "restart" => {
+                let value = args::string(&meta)?;
+                if !POLICIES.contains(&value.value().as_str()) {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        format!(
+                            "unknown restart policy {:?}; valid values are \"never\", \"always\", \"on_failure\", \"exponential_backoff\"",
+                            value.value()
+                        ),
+                    ));
+                }
+                options.restart = Some((value.value(), value.span()));
+                Ok(())
+            }
+            "initial_delay" => {
+                options.initial_delay = Some(args::duration(&meta)?);
+                Ok(())
+            }
+            "max_delay" => {
+                options.max_delay = Some(args::duration(&meta)?);
+                Ok(())
+            }
+            "max_restarts" => {
+                options.max_restarts = Some(args::integer(&meta)?);
+                Ok(())
+            }
+            "within" => {
+                options.within = Some(args::duration(&meta)?);
+                Ok(())
+            }
+            "health" => {
+                options.health = Some(meta.value()?.parse()?);
+                Ok(())
+            }
+            "health_interval" => {
+                options.health_interval = Some(args::duration(&meta)?);
+                Ok(())
+            }
+            "shutdown_timeout" => {
+                options.shutdown_timeout = Some(args::duration(&meta)?);
+                Ok(())
+            }
+            "critical" => {
+                options.critical = Some(args::boolean(&meta)?);
+                Ok(())
+            }
+            "blocking" => {
+                options.blocking = args::boolean(&meta)?;
+                Ok(())
+            }
+            "crate" => {
+                options.krate = Some(args::crate_path(&meta)?);
+                Ok(())
+            }
+            _ => unreachable!("every valid key is handled"),
+        });
+        if let Err(error) = result {
+            errors.push(error);
+            args::skip_value(meta.input)?;
+        }
+        Ok(())
+    });
+    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(error);
+    }
+    let backoff = options
+        .restart
+        .as_ref()
+        .is_some_and(|(p, _)| p == "exponential_backoff");
+    for (key, value) in [
+        ("initial_delay", &options.initial_delay),
+        ("max_delay", &options.max_delay),
+    ] {
+        if let (Some((_, span)), false) = (value, backoff) {
+            errors.push(syn::Error::new(
+                *span,
+                format!("`{key}` only applies to restart = \"exponential_backoff\""),
+            ));
+        }
+    }
+    if let (Some((initial, span)), Some((max, _))) = (options.initial_delay, options.max_delay)
+        && initial > max
+    {
+        errors.push(syn::Error::new(
+            span,
+            "`initial_delay` must not be longer than `max_delay`",
+        ));
+    }
+    options
+}
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let options = parse_options(args, &mut errors);
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            errors.push(syn::Error::new(
+                first_span(&item),
+                "#[subsystem] goes on an `async fn` (or on a plain `fn` with `blocking`)",
+            ));
+            return with_errors(item, errors);
+        }
+    };
+    let signature = &function.sig;
+    match (signature.asyncness.is_some(), options.blocking) {
+        (false, false) => errors.push(syn::Error::new(
+            signature.fn_token.span(),
+            "a subsystem must be an `async fn`, or a plain `fn` marked `blocking`",
+        )),
+        (true, true) => errors.push(syn::Error::new(
+            signature.asyncness.span(),
+            "`blocking` runs a plain `fn` on its own thread; remove `async` or `blocking`",
+        )),
+        _ => {}
+    }
+    if !signature.generics.params.is_empty() || signature.generics.where_clause.is_some() {
+        errors.push(syn::Error::new(
+            signature.generics.span(),
+            "a subsystem function cannot be generic",
+        ));
+    }
+    let takes_handle = signature::takes_shutdown_handle(signature, &mut errors);
+    let returns = signature::returns(signature, "a subsystem", &mut errors);
+    if errors.has_errors() {
+        return with_errors(quote!(#function), errors);
+    }
+
+    let krate = options.krate.clone().unwrap_or_else(args::default_crate);
+    let ident = &signature.ident;
+    let vis = &function.vis;
+    let name = options
+        .name
+        .clone()
+        .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
+    let handle = format_ident!("__proc_daemon_shutdown");
+    let argument = takes_handle.then_some(&handle);
+    let call = if options.blocking {
+        quote!(#krate::__private::run_blocking(move || #ident(#argument)).await)
+    } else {
+        quote!(#ident(#argument).await)
+    };
+    let body = match returns {
+        Returns::Unit => quote! {
+            #call;
+            ::core::result::Result::Ok(())
+        },
+        Returns::Result => quote! {
+            match #call {
+                ::core::result::Result::Ok(()) => ::core::result::Result::Ok(()),
+                ::core::result::Result::Err(__proc_daemon_error) => {
+                    use #krate::__private::{ViaInto as _, ViaStdError as _};
+                    let __proc_daemon_slot = #krate::__private::ErrorSlot::new(__proc_daemon_error);
+                    // The double borrow picks the best conversion (autoref specialisation).
+                    #[allow(clippy::needless_borrow)]
+                    let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
+                    ::core::result::Result::Err(__proc_daemon_error)
+                }
+            }
+        },
+    };
+    let methods = option_methods(&options, &krate);
+    let doc = format!("The [`{ident}`](fn@{ident}) subsystem, as a value: `{ident} {{}}`.");
+    quote! {
+        #function
+
+        #[doc = #doc]
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #ident {}
+
+        #[automatically_derived]
+        #[allow(clippy::all, clippy::pedantic)]
+        impl #krate::__private::Subsystem for #ident {
+            fn run(&self, #handle: #krate::__private::ShutdownHandle) -> #krate::__private::RunFuture {
+                #krate::__private::Box::pin(async move { #body })
+            }
+
+            fn name(&self) -> &str {
+                #name
+            }
+
+            #(#methods)*
+        }
+    }
+}
+
+fn option_methods(options: &Options, krate: &Path) -> Vec<TokenStream> {
+    let mut methods = Vec::new();
+    let duration = |d: Duration| args::duration_tokens(krate, d);
+    if let Some((policy, _)) = &options.restart {
+        let policy = match policy.as_str() {
+            "never" => quote!(#krate::__private::RestartPolicy::Never),
+            "always" => quote!(#krate::__private::RestartPolicy::Always),
+            "on_failure" => quote!(#krate::__private::RestartPolicy::OnFailure),
+            _ => {
+                let initial = duration(
+                    options
+                        .initial_delay
+                        .map_or(Duration::from_millis(100), |(d, _)| d),
+                );
+                let max = duration(
+                    options
+                        .max_delay
+                        .map_or(Duration::from_secs(30), |(d, _)| d),
+                );
+                quote!(#krate::__private::RestartPolicy::ExponentialBackoff {
+                    initial_delay: #initial,
+                    max_delay: #max,
+                })
+            }
+        };
+        methods.push(quote! {
+            fn restart_policy(&self) -> #krate::__private::RestartPolicy {
+                #policy
+            }
+        });
+    }
+    if options.max_restarts.is_some() || options.within.is_some() {
+        let max_restarts = options.max_restarts.map_or_else(
+            || quote!(__proc_daemon_default.max_restarts),
+            |n| quote!(#n),
+        );
+        let within = options.within.map_or_else(
+            || quote!(__proc_daemon_default.within),
+            |(d, _)| duration(d),
+        );
+        methods.push(quote! {
+            fn restart_limit(&self) -> #krate::__private::RestartLimit {
+                let __proc_daemon_default = #krate::__private::RestartLimit::default();
+                #krate::__private::RestartLimit::new(#max_restarts, #within)
+            }
+        });
+    }
+    if let Some(critical) = options.critical {
+        methods.push(quote! {
+            fn critical(&self) -> bool {
+                #critical
+            }
+        });
+    }
+    if let Some((timeout, _)) = options.shutdown_timeout {
+        let timeout = duration(timeout);
+        methods.push(quote! {
+            fn shutdown_timeout(&self) -> ::core::option::Option<#krate::__private::Duration> {
+                ::core::option::Option::Some(#timeout)
+            }
+        });
+    }
+    if let Some(path) = &options.health {
+        // Spanned at the user's path, so a wrong signature is reported there.
+        let check = quote_spanned!(path.span()=> #krate::__private::health_check(#path));
+        methods.push(quote! {
+            fn health_check(&self) -> ::core::option::Option<#krate::__private::HealthCheck> {
+                ::core::option::Option::Some(#check)
+            }
+        });
+    }
+    if let Some((interval, _)) = options.health_interval {
+        let interval = duration(interval);
+        methods.push(quote! {
+            fn health_check_interval(&self) -> ::core::option::Option<#krate::__private::Duration> {
+                ::core::option::Option::Some(#interval)
+            }
+        });
+    }
+    methods
+}
+
+/// The span of the item's first token, for errors about the item as a whole.
+pub(crate) fn first_span(item: &TokenStream) -> Span {
+    item.clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span())
+}
+
+/// The item, unchanged, followed by the errors: IDEs keep seeing the user's code and no
+/// follow-on errors appear.
+pub(crate) fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
+    let errors = errors
+        .into_result()
+        .err()
+        .map(|error| error.to_compile_error());
+    quote!(#item #errors)
+}

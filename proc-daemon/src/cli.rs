@@ -1,0 +1,131 @@
+//! The command line every `#[daemon]` binary understands (unless `cli = false`). Arguments it
+//! does not know, and everything after `--`, are left to the application.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// Run the daemon.
+    Run,
+    /// Load and validate the configuration, report, exit.
+    CheckConfig,
+    /// Print usage.
+    Help,
+    /// Print the version.
+    Version,
+}
+
+/// The parsed command line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Cli {
+    pub(crate) command: Command,
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// Parses the arguments after the program name.
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
+    let mut cli = Cli {
+        command: Command::Run,
+        config: None,
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let Some(text) = arg.to_str() else { continue };
+        match text {
+            "--" => break,
+            "--help" | "-h" => cli.command = Command::Help,
+            "--version" | "-V" => cli.command = Command::Version,
+            "--check-config" => cli.command = Command::CheckConfig,
+            "--config" => {
+                let path = args.next().ok_or_else(|| {
+                    "--config needs a path: --config /etc/my-daemon.toml".to_owned()
+                })?;
+                cli.config = Some(PathBuf::from(path));
+            }
+            _ => {
+                if let Some(path) = text.strip_prefix("--config=") {
+                    if path.is_empty() {
+                        return Err(
+                            "--config= needs a path: --config=/etc/my-daemon.toml".to_owned()
+                        );
+                    }
+                    cli.config = Some(PathBuf::from(path));
+                }
+            }
+        }
+    }
+    Ok(cli)
+}
+
+/// The `--help` text.
+pub(crate) fn usage(name: &str, env_prefix: &str) -> String {
+    format!(
+        "{name}\n\n\
+         Usage: {name} [OPTIONS] [-- APPLICATION ARGUMENTS]\n\n\
+         Options:\n  \
+           --config PATH    read the configuration from PATH (also: {env_prefix}_CONFIG)\n  \
+           --check-config   validate the configuration, print the result, exit 0 or 78\n  \
+           -h, --help       print this help\n  \
+           -V, --version    print the version\n\n\
+         Every configuration key can be overridden with {env_prefix}_<SECTION>_<KEY>,\n\
+         e.g. {env_prefix}_LOGGING_LEVEL=debug or {env_prefix}_SHUTDOWN_TIMEOUT_MS=10000.\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_strs(args: &[&str]) -> Result<Cli, String> {
+        parse(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn config_in_both_spellings() {
+        assert_eq!(
+            parse_strs(&["--config", "a.toml"]).unwrap().config,
+            Some("a.toml".into())
+        );
+        assert_eq!(
+            parse_strs(&["--config=b.toml"]).unwrap().config,
+            Some("b.toml".into())
+        );
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(parse_strs(&[]).unwrap().command, Command::Run);
+        assert_eq!(
+            parse_strs(&["--check-config"]).unwrap().command,
+            Command::CheckConfig
+        );
+        assert_eq!(parse_strs(&["-h"]).unwrap().command, Command::Help);
+        assert_eq!(
+            parse_strs(&["--version"]).unwrap().command,
+            Command::Version
+        );
+    }
+
+    #[test]
+    fn application_arguments_are_left_alone() {
+        let cli = parse_strs(&["--port", "80", "--", "--config", "x", "--help"]).unwrap();
+        assert_eq!(
+            cli,
+            Cli {
+                command: Command::Run,
+                config: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_path_is_an_error() {
+        assert_eq!(
+            parse_strs(&["--config"]).unwrap_err(),
+            "--config needs a path: --config /etc/my-daemon.toml"
+        );
+        assert!(parse_strs(&["--config="]).is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! Support for macro-generated code. Reached only through `proc_daemon::__private`; not a
+//! public API.
+
+use std::cell::Cell;
+use std::future::Future;
+
+use crate::Error;
+use crate::subsystem::HealthCheck;
+
+/// Holds a subsystem's error while [`ViaInto`] or [`ViaStdError`] converts it, whichever
+/// applies (autoref specialisation: `(&&slot).take_daemon_error()` prefers `Into<Error>`).
+pub struct ErrorSlot<E>(Cell<Option<E>>);
+
+impl<E> std::fmt::Debug for ErrorSlot<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErrorSlot")
+    }
+}
+
+impl<E> ErrorSlot<E> {
+    /// Wraps `error`.
+    pub const fn new(error: E) -> Self {
+        Self(Cell::new(Some(error)))
+    }
+
+    fn take(&self) -> E {
+        self.0.take().expect("error converted twice")
+    }
+}
+
+/// Conversion for errors that convert into [`Error`] (keeping their kind and exit code).
+pub trait ViaInto {
+    /// The converted error.
+    fn take_daemon_error(&self) -> Error;
+}
+
+impl<E: Into<Error>> ViaInto for &ErrorSlot<E> {
+    fn take_daemon_error(&self) -> Error {
+        self.take().into()
+    }
+}
+
+/// Conversion for any other `std::error::Error` (keeping its message and sources).
+pub trait ViaStdError {
+    /// The converted error.
+    fn take_daemon_error(&self) -> Error;
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> ViaStdError for ErrorSlot<E> {
+    fn take_daemon_error(&self) -> Error {
+        Error::from_std(&self.take())
+    }
+}
+
+/// Marks a synchronous health check.
+#[derive(Debug)]
+pub enum SyncCheck {}
+/// Marks an asynchronous health check.
+#[derive(Debug)]
+pub enum AsyncCheck {}
+
+/// A function usable as `#[subsystem(health = ...)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a health check",
+    label = "expected `fn() -> bool` or `async fn() -> bool`",
+    note = "a health check takes no arguments and returns `bool` (`true` = healthy)"
+)]
+pub trait IntoHealthCheck<Kind> {
+    /// The check, as the runtime runs it (on a blocking thread).
+    fn into_health_check(self) -> HealthCheck;
+}
+
+impl<F> IntoHealthCheck<SyncCheck> for F
+where
+    F: Fn() -> bool + Send + Sync + 'static,
+{
+    fn into_health_check(self) -> HealthCheck {
+        Box::new(self)
+    }
+}
+
+impl<F, Fut> IntoHealthCheck<AsyncCheck> for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    fn into_health_check(self) -> HealthCheck {
+        // Checks run on tokio's blocking pool, where blocking on the runtime is allowed.
+        Box::new(move || tokio::runtime::Handle::current().block_on(self()))
+    }
+}
+
+/// `health = path` becomes `health_check(path)`, so a wrong signature is reported at the path.
+pub fn health_check<Kind>(check: impl IntoHealthCheck<Kind>) -> HealthCheck {
+    check.into_health_check()
+}
+
+/// Runs a `blocking` subsystem's function on tokio's blocking pool; a panic in it is re-raised
+/// here, where the supervisor catches it as the run's failure.
+pub async fn run_blocking<R: Send + 'static>(run: impl FnOnce() -> R + Send + 'static) -> R {
+    match tokio::task::spawn_blocking(run).await {
+        Ok(result) => result,
+        Err(error) => match error.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(error) => panic!("blocking subsystem task failed: {error}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("custom failure")]
+    struct Custom;
+
+    #[test]
+    #[allow(clippy::needless_borrow)] // the double borrow is what picks the conversion
+    fn errors_convert_by_the_best_route() {
+        let slot = ErrorSlot::new(Error::config("bad"));
+        assert_eq!((&&slot).take_daemon_error().exit_code(), 78);
+        let slot = ErrorSlot::new(std::io::Error::other("disk"));
+        assert!(matches!((&&slot).take_daemon_error(), Error::Io(_)));
+        let slot = ErrorSlot::new(Custom);
+        assert_eq!((&&slot).take_daemon_error().to_string(), "custom failure");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn async_checks_run_on_a_blocking_thread() {
+        async fn healthy() -> bool {
+            tokio::task::yield_now().await;
+            true
+        }
+        let check = health_check(healthy);
+        assert!(tokio::task::spawn_blocking(check).await.unwrap());
+        let check = health_check(|| false);
+        assert!(!check());
+    }
+
+    #[tokio::test]
+    async fn blocking_panics_are_re_raised() {
+        let caught = tokio::spawn(run_blocking(|| panic!("stuck")))
+            .await
+            .unwrap_err();
+        assert!(caught.is_panic());
+        assert_eq!(run_blocking(|| 7).await, 7);
+    }
+}

@@ -1,0 +1,6 @@
+use proc_daemon::daemon;
+
+#[daemon]
+fn start() {}
+
+fn main() {}

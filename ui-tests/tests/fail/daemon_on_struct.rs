@@ -1,0 +1,6 @@
+use proc_daemon::daemon;
+
+#[daemon]
+struct Main;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use proc_daemon::subsystem;
+
+#[subsystem(crate = "not a path")]
+async fn worker() {}
+
+fn main() {}

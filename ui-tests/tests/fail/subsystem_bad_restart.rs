@@ -1,0 +1,6 @@
+use proc_daemon::subsystem;
+
+#[subsystem(restart = "sometimes")]
+async fn worker() {}
+
+fn main() {}

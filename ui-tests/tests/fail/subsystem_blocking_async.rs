@@ -1,0 +1,6 @@
+use proc_daemon::subsystem;
+
+#[subsystem(blocking)]
+async fn worker() {}
+
+fn main() {}

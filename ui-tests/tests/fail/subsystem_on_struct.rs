@@ -1,0 +1,6 @@
+use proc_daemon::subsystem;
+
+#[subsystem]
+struct Worker;
+
+fn main() {}

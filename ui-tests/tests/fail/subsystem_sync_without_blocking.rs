@@ -1,0 +1,6 @@
+use proc_daemon::subsystem;
+
+#[subsystem]
+fn worker() {}
+
+fn main() {}
