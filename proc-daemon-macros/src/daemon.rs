@@ -15,7 +15,7 @@ const KEYS: &[&str] = &["config", "name", "subsystems", "env_prefix", "cli", "cr
 #[derive(Default)]
 struct Options {
     krate: Option<Path>,
-    config: Option<LitStr>,
+    config: Option<TokenStream>,
     name: Option<LitStr>,
     subsystems: Vec<Path>,
     env_prefix: Option<LitStr>,
@@ -28,11 +28,23 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
     let parser = syn::meta::parser(|meta| {
         let result = keys.key(&meta).and_then(|key| match key.as_str() {
             "config" => {
-                let path = args::string(&meta)?;
-                if path.value().is_empty() {
-                    return Err(syn::Error::new(path.span(), "`config` must name a file"));
+                // A literal, or a macro producing one (`concat!(env!("CARGO_MANIFEST_DIR"), ..)`).
+                if meta.input.peek2(syn::LitStr) {
+                    let path = args::string(&meta)?;
+                    if path.value().is_empty() {
+                        return Err(syn::Error::new(path.span(), "`config` must name a file"));
+                    }
+                    options.config = Some(quote!(#path));
+                } else {
+                    let value = meta.value()?;
+                    let call: syn::ExprMacro = value.parse().map_err(|err| {
+                        syn::Error::new(
+                            err.span(),
+                            "`config` takes a path as a string, like config = \"/etc/my-daemon.toml\", or a macro such as `concat!` that makes one",
+                        )
+                    })?;
+                    options.config = Some(quote!(#call));
                 }
-                options.config = Some(path);
                 Ok(())
             }
             "name" => {

@@ -50,36 +50,59 @@ fn is_unit_result(path: &syn::Path) -> bool {
     )
 }
 
-/// Whether `ty` names the runtime's `ShutdownHandle` (matched by its last path segment, so
-/// `ShutdownHandle`, `proc_daemon::ShutdownHandle` and re-exports all work).
-fn is_shutdown_handle(ty: &Type) -> bool {
-    matches!(ty, Type::Path(path) if path.qself.is_none()
-        && path.path.segments.last().is_some_and(|s| s.ident == "ShutdownHandle" && s.arguments.is_none()))
+/// A parameter a subsystem function may take, matched by the last segment of its type's path
+/// (so `ShutdownHandle`, `proc_daemon::ShutdownHandle` and re-exports all work).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Parameter {
+    /// `ShutdownHandle`.
+    Shutdown,
+    /// `Context`.
+    Context,
 }
 
-/// Whether the function takes the shutdown handle; errors for any other parameter.
-pub(crate) fn takes_shutdown_handle(signature: &Signature, errors: &mut Errors) -> bool {
-    let mut seen_handle = false;
+fn parameter_kind(ty: &Type) -> Option<Parameter> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if path.qself.is_some() || !last.arguments.is_none() {
+        return None;
+    }
+    if last.ident == "ShutdownHandle" {
+        Some(Parameter::Shutdown)
+    } else if last.ident == "Context" {
+        Some(Parameter::Context)
+    } else {
+        None
+    }
+}
+
+/// The function's parameters, in order; errors for anything but one `ShutdownHandle` and one
+/// `Context`.
+pub(crate) fn subsystem_parameters(signature: &Signature, errors: &mut Errors) -> Vec<Parameter> {
+    let mut parameters = Vec::new();
     for input in &signature.inputs {
         match input {
             FnArg::Receiver(receiver) => errors.push(syn::Error::new(
                 receiver.span(),
                 "a subsystem is a free function; it cannot take `self`",
             )),
-            FnArg::Typed(typed) if is_shutdown_handle(&typed.ty) => {
-                if seen_handle {
+            FnArg::Typed(typed) => match parameter_kind(&typed.ty) {
+                Some(kind) if parameters.contains(&kind) => {
+                    let name = match kind {
+                        Parameter::Shutdown => "ShutdownHandle",
+                        Parameter::Context => "Context",
+                    };
                     errors.push(syn::Error::new(
                         typed.ty.span(),
-                        "duplicate `ShutdownHandle` parameter; a subsystem receives one handle",
+                        format!("duplicate `{name}` parameter; a subsystem receives one"),
                     ));
                 }
-                seen_handle = true;
-            }
-            FnArg::Typed(typed) => errors.push(syn::Error::new(
-                typed.ty.span(),
-                "unsupported parameter type; a subsystem function takes at most one parameter, a `ShutdownHandle`",
-            )),
+                Some(kind) => parameters.push(kind),
+                None => errors.push(syn::Error::new(
+                    typed.ty.span(),
+                    "unsupported parameter type; a subsystem function takes a `ShutdownHandle` and/or a `Context`, each at most once",
+                )),
+            },
         }
     }
-    seen_handle
+    parameters
 }

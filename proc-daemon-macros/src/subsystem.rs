@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{ItemFn, LitStr, Path};
 
 use crate::args::{self, Errors, Keys};
-use crate::signature::{self, Returns};
+use crate::signature::{self, Parameter, Returns};
 
 const KEYS: &[&str] = &[
     "name",
@@ -174,7 +174,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             "a subsystem function cannot be generic",
         ));
     }
-    let takes_handle = signature::takes_shutdown_handle(signature, &mut errors);
+    let parameters = signature::subsystem_parameters(signature, &mut errors);
     let returns = signature::returns(signature, "a subsystem", &mut errors);
     if errors.has_errors() {
         return with_errors(quote!(#function), errors);
@@ -188,11 +188,18 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .clone()
         .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
     let handle = format_ident!("__proc_daemon_shutdown");
-    let argument = takes_handle.then_some(&handle);
+    let context = format_ident!("__proc_daemon_context");
+    let arguments: Vec<_> = parameters
+        .iter()
+        .map(|parameter| match parameter {
+            Parameter::Shutdown => &handle,
+            Parameter::Context => &context,
+        })
+        .collect();
     let call = if options.blocking {
-        quote!(#krate::__private::run_blocking(move || #ident(#argument)).await)
+        quote!(#krate::__private::run_blocking(move || #ident(#(#arguments),*)).await)
     } else {
-        quote!(#ident(#argument).await)
+        quote!(#ident(#(#arguments),*).await)
     };
     let body = match returns {
         Returns::Unit => quote! {
@@ -214,6 +221,24 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         },
     };
     let methods = option_methods(&options, &krate);
+    let run = if parameters.contains(&Parameter::Context) {
+        quote! {
+            fn run(&self, #handle: #krate::__private::ShutdownHandle) -> #krate::__private::RunFuture {
+                #krate::__private::Subsystem::run_with_context(self, #krate::__private::detached_context(#handle))
+            }
+
+            fn run_with_context(&self, #context: #krate::__private::Context) -> #krate::__private::RunFuture {
+                let #handle = #context.shutdown().clone();
+                #krate::__private::Box::pin(async move { #body })
+            }
+        }
+    } else {
+        quote! {
+            fn run(&self, #handle: #krate::__private::ShutdownHandle) -> #krate::__private::RunFuture {
+                #krate::__private::Box::pin(async move { #body })
+            }
+        }
+    };
     let doc = format!("The [`{ident}`](fn@{ident}) subsystem, as a value: `{ident} {{}}`.");
     quote! {
         #function
@@ -226,9 +251,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #[automatically_derived]
         #[allow(clippy::all, clippy::pedantic)]
         impl #krate::__private::Subsystem for #ident {
-            fn run(&self, #handle: #krate::__private::ShutdownHandle) -> #krate::__private::RunFuture {
-                #krate::__private::Box::pin(async move { #body })
-            }
+            #run
 
             fn name(&self) -> &str {
                 #name

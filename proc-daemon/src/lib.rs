@@ -32,6 +32,7 @@ extern crate self as proc_daemon;
 mod cleanup;
 mod cli;
 pub mod config;
+mod context;
 mod daemon;
 pub mod error;
 mod events;
@@ -51,6 +52,7 @@ mod watchdog;
 pub use proc_daemon_macros::{daemon, subsystem};
 
 pub use config::{Config, LogLevel, MonitoringConfig};
+pub use context::Context;
 pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, ShutdownReason, SubsystemStatus};
 pub use error::{Error, Result};
 pub use events::SubsystemEvent;
@@ -70,11 +72,12 @@ pub mod __private {
 
     pub use crate::launcher::Launcher;
     pub use crate::private::{
-        AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaInto, ViaStdError, health_check,
-        run_blocking,
+        AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaInto, ViaStdError, detached_context,
+        health_check, run_blocking,
     };
     pub use crate::subsystem::{HealthCheck, RunFuture};
     pub use crate::{
-        DaemonBuilder, Error, RestartLimit, RestartPolicy, Result, ShutdownHandle, Subsystem,
+        Config, Context, DaemonBuilder, Error, RestartLimit, RestartPolicy, Result, ShutdownHandle,
+        Subsystem,
     };
 }

@@ -95,6 +95,12 @@ pub fn health_check<Kind>(check: impl IntoHealthCheck<Kind>) -> HealthCheck {
     check.into_health_check()
 }
 
+/// The context of a subsystem run outside a daemon (a test calling `Subsystem::run`): the
+/// default configuration.
+pub fn detached_context(shutdown: crate::ShutdownHandle) -> crate::Context {
+    crate::Context::new(shutdown, std::sync::Arc::new(crate::Config::default()))
+}
+
 /// Runs a `blocking` subsystem's function on tokio's blocking pool; a panic in it is re-raised
 /// here, where the supervisor catches it as the run's failure.
 pub async fn run_blocking<R: Send + 'static>(run: impl FnOnce() -> R + Send + 'static) -> R {

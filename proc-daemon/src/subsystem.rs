@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::{RestartLimit, RestartPolicy, Result, ShutdownHandle};
+use crate::{Context, RestartLimit, RestartPolicy, Result, ShutdownHandle};
 
 /// The future one run of a subsystem returns.
 pub type RunFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
@@ -45,6 +45,12 @@ pub type HealthCheck = Box<dyn Fn() -> bool + Send + Sync>;
 pub trait Subsystem: Send + Sync + 'static {
     /// Starts one run. Called again for every restart.
     fn run(&self, shutdown: ShutdownHandle) -> RunFuture;
+
+    /// Starts one run with access to the daemon's [`Context`]; this is what the daemon calls.
+    /// The default hands [`run`](Subsystem::run) the context's shutdown handle.
+    fn run_with_context(&self, context: Context) -> RunFuture {
+        self.run(context.shutdown().clone())
+    }
 
     /// The name used in logs, events, metrics and status.
     fn name(&self) -> &str;

@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::task::AbortHandle;
@@ -20,7 +20,7 @@ use crate::daemon::Shared;
 use crate::events::SubsystemEvent;
 use crate::restart::{Backoff, RestartWindow};
 use crate::subsystem::RunFuture;
-use crate::{RestartPolicy, ShutdownHandle, Subsystem, SubsystemState, health};
+use crate::{Context, RestartPolicy, ShutdownHandle, Subsystem, SubsystemState, health};
 
 /// One registered subsystem and what the daemon knows about it.
 pub(crate) struct SubsystemEntry {
@@ -319,7 +319,7 @@ fn run_once<'a>(subsystem: &'a dyn Subsystem, shared: &'a Shared) -> RunOnce<'a>
         None
     };
     match check {
-        None => match start_run(subsystem, shared.shutdown.clone()) {
+        None => match start_run(subsystem, shared.shutdown.clone(), shared) {
             Ok(run) => RunOnce::Plain(run),
             Err(panic) => RunOnce::Panicked(Some(panic)),
         },
@@ -339,7 +339,7 @@ enum RunOnce<'a> {
 impl Future for RunOnce<'_> {
     type Output = Result<(), Arc<str>>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
             Self::Plain(run) => Pin::new(run).poll(cx),
             Self::Checked(run) => run.as_mut().poll(cx),
@@ -359,7 +359,7 @@ async fn run_checked(
     // This run gets its own handle, so an unhealthy run can be stopped without stopping the
     // daemon; it is still cancelled by the daemon's shutdown.
     let token = shared.shutdown.token().child_token();
-    let run = match start_run(subsystem, ShutdownHandle::from_token(token.clone())) {
+    let run = match start_run(subsystem, ShutdownHandle::from_token(token.clone()), shared) {
         Ok(run) => run,
         Err(panic) => return Err(panic),
     };
@@ -386,8 +386,13 @@ async fn run_checked(
 }
 
 /// Starts one run; a panic while creating its future is its failure.
-fn start_run(subsystem: &dyn Subsystem, handle: ShutdownHandle) -> Result<CatchUnwind, Arc<str>> {
-    catch_unwind(AssertUnwindSafe(|| subsystem.run(handle)))
+fn start_run(
+    subsystem: &dyn Subsystem,
+    handle: ShutdownHandle,
+    shared: &Shared,
+) -> Result<CatchUnwind, Arc<str>> {
+    let context = Context::new(handle, shared.config.clone());
+    catch_unwind(AssertUnwindSafe(|| subsystem.run_with_context(context)))
         .map(|future| CatchUnwind { future })
         .map_err(|payload| panic_message(payload.as_ref()))
 }
@@ -423,7 +428,7 @@ struct CatchUnwind {
 impl Future for CatchUnwind {
     type Output = Result<(), Arc<str>>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
         let future = &mut self.future;
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,

@@ -3,12 +3,14 @@
 //! ```text
 //! cargo run -p examples --bin simple
 //! ```
+//!
+//! `builder.rs` is the same daemon written without the macros.
 
-use std::process::ExitCode;
 use std::time::Duration;
 
-use proc_daemon::{Launcher, ShutdownHandle};
+use proc_daemon::{ShutdownHandle, daemon, subsystem};
 
+#[subsystem]
 async fn worker(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
     println!("worker: started");
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
@@ -26,7 +28,5 @@ async fn worker(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    Launcher::new("simple")
-        .run(|daemon| async move { Ok(daemon.with_subsystem_fn("worker", worker)) })
-}
+#[daemon(name = "simple", subsystems = [worker])]
+fn main() {}

@@ -1,0 +1,56 @@
+//! What a subsystem can reach besides its shutdown handle: the daemon's configuration.
+
+use std::sync::Arc;
+
+use crate::{Config, Result, ShutdownHandle};
+
+/// Given to each run of a subsystem that asks for it (`#[subsystem]` functions take it as a
+/// parameter of type `Context`; hand-written subsystems override
+/// [`Subsystem::run_with_context`](crate::Subsystem::run_with_context)).
+///
+/// ```
+/// use proc_daemon::{Config, Context, ShutdownHandle};
+///
+/// #[derive(serde::Deserialize)]
+/// struct App { port: u16 }
+///
+/// let mut config = Config::default();
+/// config.app.insert("port".into(), 8080.into());
+/// let context = Context::new(ShutdownHandle::new(), config.into());
+/// assert_eq!(context.app::<App>().unwrap().port, 8080);
+/// assert!(!context.shutdown().is_shutdown());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Context {
+    shutdown: ShutdownHandle,
+    config: Arc<Config>,
+}
+
+impl Context {
+    /// A context with `shutdown` and `config` (what the daemon builds for every run; useful in
+    /// tests of a subsystem).
+    #[must_use]
+    pub const fn new(shutdown: ShutdownHandle, config: Arc<Config>) -> Self {
+        Self { shutdown, config }
+    }
+
+    /// The run's shutdown handle.
+    #[must_use]
+    pub const fn shutdown(&self) -> &ShutdownHandle {
+        &self.shutdown
+    }
+
+    /// The daemon's configuration.
+    #[must_use]
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The `[app]` table as the application's own type.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] naming the key that does not fit `T`.
+    pub fn app<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        self.config.app()
+    }
+}
