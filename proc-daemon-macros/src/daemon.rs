@@ -217,3 +217,82 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+    use quote::quote;
+
+    use crate::snapshot::pretty;
+
+    #[test]
+    fn expansion_of_an_async_main_with_everything() {
+        let expanded = super::expand(
+            quote!(
+                config = "daemon.toml",
+                name = "shop",
+                subsystems = [worker, api::server],
+                env_prefix = "SHOP",
+                cli = true
+            ),
+            quote! {
+                async fn main() -> proc_daemon::Result<()> {
+                    prepare().await?;
+                    Ok(())
+                }
+            },
+        );
+        expect![[r#"
+            fn main() -> ::std::process::ExitCode {
+                async fn __proc_daemon_setup() -> proc_daemon::Result<()> {
+                    prepare().await?;
+                    Ok(())
+                }
+                ::proc_daemon::__private::Launcher::new("shop")
+                    .version(::core::env!("CARGO_PKG_VERSION"))
+                    .config_file("daemon.toml")
+                    .env_prefix("SHOP")
+                    .cli(true)
+                    .run(|__proc_daemon_daemon: ::proc_daemon::__private::DaemonBuilder| async move {
+                        if let ::core::result::Result::Err(__proc_daemon_error) = __proc_daemon_setup()
+                            .await
+                        {
+                            use ::proc_daemon::__private::{ViaInto as _, ViaStdError as _};
+                            let __proc_daemon_slot = ::proc_daemon::__private::ErrorSlot::new(
+                                __proc_daemon_error,
+                            );
+                            #[allow(clippy::needless_borrow)]
+                            let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
+                            return ::core::result::Result::Err(__proc_daemon_error);
+                        }
+                        ::core::result::Result::Ok(
+                            __proc_daemon_daemon
+                                .with_subsystem(worker {})
+                                .with_subsystem(api::server {}),
+                        )
+                    })
+            }
+        "#]].assert_eq(&pretty(&expanded));
+    }
+
+    #[test]
+    fn expansion_of_a_plain_main() {
+        let expanded = super::expand(
+            quote!(subsystems = [worker]),
+            quote!(
+                fn main() {}
+            ),
+        );
+        expect![[r#"
+            fn main() -> ::std::process::ExitCode {
+                fn __proc_daemon_setup() {}
+                ::proc_daemon::__private::Launcher::new(::core::env!("CARGO_PKG_NAME"))
+                    .version(::core::env!("CARGO_PKG_VERSION"))
+                    .run(|__proc_daemon_daemon: ::proc_daemon::__private::DaemonBuilder| async move {
+                        __proc_daemon_setup();
+                        ::core::result::Result::Ok(__proc_daemon_daemon.with_subsystem(worker {}))
+                    })
+            }
+        "#]].assert_eq(&pretty(&expanded));
+    }
+}

@@ -29,3 +29,15 @@ pub fn subsystem(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
     daemon::expand(args.into(), item.into()).into()
 }
+
+/// Renders macro output the way `cargo expand` shows it, for the expansion snapshots.
+#[cfg(test)]
+mod snapshot {
+    pub(crate) fn pretty(tokens: &proc_macro2::TokenStream) -> String {
+        match syn::parse2::<syn::File>(tokens.clone()) {
+            Ok(file) => prettyplease::unparse(&file),
+            // Error output (`compile_error!` next to the item) is shown as raw tokens.
+            Err(_) => tokens.to_string(),
+        }
+    }
+}

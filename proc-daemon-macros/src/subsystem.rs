@@ -361,3 +361,161 @@ pub(crate) fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
         .map(|error| error.to_compile_error());
     quote!(#item #errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+    use quote::quote;
+
+    use crate::snapshot::pretty;
+
+    #[test]
+    fn expansion_of_a_health_checked_backoff_subsystem() {
+        let expanded = super::expand(
+            quote!(
+                restart = "exponential_backoff",
+                initial_delay = "250ms",
+                max_delay = "10s",
+                health = queue_ok,
+                shutdown_timeout = "3s"
+            ),
+            quote! {
+                pub async fn worker(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
+                    shutdown.cancelled().await;
+                    Ok(())
+                }
+            },
+        );
+        expect![[r#"
+            pub async fn worker(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
+                shutdown.cancelled().await;
+                Ok(())
+            }
+            ///The [`worker`](fn@worker) subsystem, as a value: `worker {}`.
+            #[allow(non_camel_case_types)]
+            #[derive(Clone, Copy, Debug, Default)]
+            pub struct worker {}
+            #[automatically_derived]
+            #[allow(clippy::all, clippy::pedantic)]
+            impl ::proc_daemon::__private::Subsystem for worker {
+                fn run(
+                    &self,
+                    __proc_daemon_shutdown: ::proc_daemon::__private::ShutdownHandle,
+                ) -> ::proc_daemon::__private::RunFuture {
+                    ::proc_daemon::__private::Box::pin(async move {
+                        match worker(__proc_daemon_shutdown).await {
+                            ::core::result::Result::Ok(()) => ::core::result::Result::Ok(()),
+                            ::core::result::Result::Err(__proc_daemon_error) => {
+                                use ::proc_daemon::__private::{ViaInto as _, ViaStdError as _};
+                                let __proc_daemon_slot = ::proc_daemon::__private::ErrorSlot::new(
+                                    __proc_daemon_error,
+                                );
+                                #[allow(clippy::needless_borrow)]
+                                let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
+                                ::core::result::Result::Err(__proc_daemon_error)
+                            }
+                        }
+                    })
+                }
+                fn name(&self) -> &str {
+                    "worker"
+                }
+                fn restart_policy(&self) -> ::proc_daemon::__private::RestartPolicy {
+                    ::proc_daemon::__private::RestartPolicy::ExponentialBackoff {
+                        initial_delay: ::proc_daemon::__private::Duration::from_nanos(250000000u64),
+                        max_delay: ::proc_daemon::__private::Duration::from_nanos(10000000000u64),
+                    }
+                }
+                fn shutdown_timeout(
+                    &self,
+                ) -> ::core::option::Option<::proc_daemon::__private::Duration> {
+                    ::core::option::Option::Some(
+                        ::proc_daemon::__private::Duration::from_nanos(3000000000u64),
+                    )
+                }
+                fn health_check(
+                    &self,
+                ) -> ::core::option::Option<::proc_daemon::__private::HealthCheck> {
+                    ::core::option::Option::Some(::proc_daemon::__private::health_check(queue_ok))
+                }
+            }
+        "#]].assert_eq(&pretty(&expanded));
+    }
+
+    #[test]
+    fn expansion_of_a_blocking_subsystem_with_context() {
+        let expanded = super::expand(
+            quote!(
+                blocking,
+                name = "crunch",
+                critical = false,
+                max_restarts = 3,
+                crate = "pd"
+            ),
+            quote! {
+                fn crunch(context: Context) {
+                    let _ = context;
+                }
+            },
+        );
+        expect![[r#"
+            fn crunch(context: Context) {
+                let _ = context;
+            }
+            ///The [`crunch`](fn@crunch) subsystem, as a value: `crunch {}`.
+            #[allow(non_camel_case_types)]
+            #[derive(Clone, Copy, Debug, Default)]
+            struct crunch {}
+            #[automatically_derived]
+            #[allow(clippy::all, clippy::pedantic)]
+            impl pd::__private::Subsystem for crunch {
+                fn run(
+                    &self,
+                    __proc_daemon_shutdown: pd::__private::ShutdownHandle,
+                ) -> pd::__private::RunFuture {
+                    pd::__private::Subsystem::run_with_context(
+                        self,
+                        pd::__private::detached_context(__proc_daemon_shutdown),
+                    )
+                }
+                fn run_with_context(
+                    &self,
+                    __proc_daemon_context: pd::__private::Context,
+                ) -> pd::__private::RunFuture {
+                    let __proc_daemon_shutdown = __proc_daemon_context.shutdown().clone();
+                    pd::__private::Box::pin(async move {
+                        pd::__private::run_blocking(move || crunch(__proc_daemon_context)).await;
+                        ::core::result::Result::Ok(())
+                    })
+                }
+                fn name(&self) -> &str {
+                    "crunch"
+                }
+                fn restart_limit(&self) -> pd::__private::RestartLimit {
+                    let __proc_daemon_default = pd::__private::RestartLimit::default();
+                    pd::__private::RestartLimit::new(3u32, __proc_daemon_default.within)
+                }
+                fn critical(&self) -> bool {
+                    false
+                }
+            }
+        "#]]
+        .assert_eq(&pretty(&expanded));
+    }
+
+    #[test]
+    fn on_error_the_function_is_emitted_unchanged() {
+        let expanded = super::expand(
+            quote!(restart = "sometimes"),
+            quote!(
+                async fn worker() {}
+            ),
+        );
+        expect![[r#"
+            async fn worker() {}
+            ::core::compile_error! {
+                "unknown restart policy \"sometimes\"; valid values are \"never\", \"always\", \"on_failure\", \"exponential_backoff\""
+            }
+        "#]].assert_eq(&pretty(&expanded));
+    }
+}
