@@ -156,11 +156,21 @@ pub(crate) fn crate_path(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
     })
 }
 
-/// `Duration::from_nanos(n)` in the runtime's namespace.
+/// The duration as the most readable constructor: `from_secs(5)`, `from_millis(250)`, or
+/// `from_nanos(..)`.
 pub(crate) fn duration_tokens(krate: &Path, duration: Duration) -> proc_macro2::TokenStream {
     // Durations in attributes are far below u64::MAX nanoseconds (584 years).
     let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
-    quote::quote!(#krate::__private::Duration::from_nanos(#nanos))
+    let (constructor, amount) = if nanos % 1_000_000_000 == 0 {
+        ("from_secs", nanos / 1_000_000_000)
+    } else if nanos % 1_000_000 == 0 {
+        ("from_millis", nanos / 1_000_000)
+    } else {
+        ("from_nanos", nanos)
+    };
+    let constructor = proc_macro2::Ident::new(constructor, Span::call_site());
+    let amount = proc_macro2::Literal::u64_unsuffixed(amount);
+    quote::quote!(#krate::__private::Duration::#constructor(#amount))
 }
 
 /// The runtime crate's path: `::proc_daemon` unless `crate = "..."` says otherwise.

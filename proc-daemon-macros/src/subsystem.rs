@@ -422,16 +422,14 @@ mod tests {
                 }
                 fn restart_policy(&self) -> ::proc_daemon::__private::RestartPolicy {
                     ::proc_daemon::__private::RestartPolicy::ExponentialBackoff {
-                        initial_delay: ::proc_daemon::__private::Duration::from_nanos(250000000u64),
-                        max_delay: ::proc_daemon::__private::Duration::from_nanos(10000000000u64),
+                        initial_delay: ::proc_daemon::__private::Duration::from_millis(250),
+                        max_delay: ::proc_daemon::__private::Duration::from_secs(10),
                     }
                 }
                 fn shutdown_timeout(
                     &self,
                 ) -> ::core::option::Option<::proc_daemon::__private::Duration> {
-                    ::core::option::Option::Some(
-                        ::proc_daemon::__private::Duration::from_nanos(3000000000u64),
-                    )
+                    ::core::option::Option::Some(::proc_daemon::__private::Duration::from_secs(3))
                 }
                 fn health_check(
                     &self,

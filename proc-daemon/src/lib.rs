@@ -81,3 +81,8 @@ pub mod __private {
         Subsystem,
     };
 }
+
+/// The README's code blocks, compiled as doctests so they cannot drift from the API.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
