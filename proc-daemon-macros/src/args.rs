@@ -185,3 +185,57 @@ pub(crate) fn skip_value(input: syn::parse::ParseStream<'_>) -> syn::Result<()> 
     }
     Ok(())
 }
+
+/// Parses `key = value, ...` with `handle(key, meta)` for each valid, new key. Every error is
+/// collected (a bad value is skipped so the keys after it are still checked).
+pub(crate) fn parse_keys(
+    args: proc_macro2::TokenStream,
+    keys: &mut Keys,
+    errors: &mut Errors,
+    mut handle: impl FnMut(&str, &ParseNestedMeta<'_>) -> syn::Result<()>,
+) {
+    let parser = syn::meta::parser(|meta| {
+        if let Err(error) = keys.key(&meta).and_then(|key| handle(&key, &meta)) {
+            errors.push(error);
+            skip_value(meta.input)?;
+        }
+        Ok(())
+    });
+    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(error);
+    }
+}
+
+/// Parses the item the attribute is on as a function; otherwise the item, unchanged, with
+/// `message` and the attribute's other errors.
+pub(crate) fn function_or_errors(
+    item: proc_macro2::TokenStream,
+    message: &str,
+    mut errors: Errors,
+) -> Result<(syn::ItemFn, Errors), proc_macro2::TokenStream> {
+    match syn::parse2(item.clone()) {
+        Ok(function) => Ok((function, errors)),
+        Err(_) => {
+            let span = item
+                .clone()
+                .into_iter()
+                .next()
+                .map_or_else(Span::call_site, |token| token.span());
+            errors.push(syn::Error::new(span, message));
+            Err(with_errors(item, errors))
+        }
+    }
+}
+
+/// The item, unchanged, followed by the errors: IDEs keep seeing the user's code and no
+/// follow-on errors appear.
+pub(crate) fn with_errors(
+    item: proc_macro2::TokenStream,
+    errors: Errors,
+) -> proc_macro2::TokenStream {
+    let errors = errors
+        .into_result()
+        .err()
+        .map(|error| error.to_compile_error());
+    quote::quote!(#item #errors)
+}

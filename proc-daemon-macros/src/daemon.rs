@@ -4,11 +4,10 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{ItemFn, LitStr, Path, Token};
+use syn::{LitStr, Path, Token};
 
-use crate::args::{self, Errors, Keys};
+use crate::args::{self, Errors, Keys, with_errors};
 use crate::signature::{self, Returns};
-use crate::subsystem::{first_span, with_errors};
 
 const KEYS: &[&str] = &["config", "name", "subsystems", "env_prefix", "cli", "crate"];
 
@@ -25,109 +24,96 @@ struct Options {
 fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
     let mut keys = Keys::new("daemon", KEYS);
-    let parser = syn::meta::parser(|meta| {
-        let result = keys.key(&meta).and_then(|key| match key.as_str() {
-            "config" => {
-                // A literal, or a macro producing one (`concat!(env!("CARGO_MANIFEST_DIR"), ..)`).
-                if meta.input.peek2(syn::LitStr) {
-                    let path = args::string(&meta)?;
-                    if path.value().is_empty() {
-                        return Err(syn::Error::new(path.span(), "`config` must name a file"));
-                    }
-                    options.config = Some(quote!(#path));
-                } else {
-                    let value = meta.value()?;
-                    let call: syn::ExprMacro = value.parse().map_err(|err| {
+    args::parse_keys(args, &mut keys, errors, |key, meta| match key {
+        "config" => {
+            // A literal, or a macro producing one (`concat!(env!("CARGO_MANIFEST_DIR"), ..)`).
+            if meta.input.peek2(syn::LitStr) {
+                let path = args::string(meta)?;
+                if path.value().is_empty() {
+                    return Err(syn::Error::new(path.span(), "`config` must name a file"));
+                }
+                options.config = Some(quote!(#path));
+            } else {
+                let value = meta.value()?;
+                let call: syn::ExprMacro = value.parse().map_err(|err| {
                         syn::Error::new(
                             err.span(),
                             "`config` takes a path as a string, like config = \"/etc/my-daemon.toml\", or a macro such as `concat!` that makes one",
                         )
                     })?;
-                    options.config = Some(quote!(#call));
-                }
-                Ok(())
+                options.config = Some(quote!(#call));
             }
-            "name" => {
-                let name = args::string(&meta)?;
-                if name.value().trim().is_empty() {
-                    return Err(syn::Error::new(name.span(), "`name` must not be empty"));
-                }
-                options.name = Some(name);
-                Ok(())
+            Ok(())
+        }
+        "name" => {
+            let name = args::string(meta)?;
+            if name.value().trim().is_empty() {
+                return Err(syn::Error::new(name.span(), "`name` must not be empty"));
             }
-            "subsystems" => {
-                let value = meta.value()?;
-                let content;
-                let brackets = syn::bracketed!(content in value);
-                // Taken whole first, so a bad entry gives one error, not a second one for the
-                // tokens left behind.
-                let tokens: TokenStream = content.parse()?;
-                let list = syn::parse::Parser::parse2(Punctuated::<Path, Token![,]>::parse_terminated, tokens)
+            options.name = Some(name);
+            Ok(())
+        }
+        "subsystems" => {
+            let value = meta.value()?;
+            let content;
+            let brackets = syn::bracketed!(content in value);
+            // Taken whole first, so a bad entry gives one error, not a second one for the
+            // tokens left behind.
+            let tokens: TokenStream = content.parse()?;
+            let list = syn::parse::Parser::parse2(Punctuated::<Path, Token![,]>::parse_terminated, tokens)
                     .map_err(|err| {
                         syn::Error::new(
                             err.span(),
                             "`subsystems` lists `#[subsystem]` functions by path, like `subsystems = [worker, api::server]`",
                         )
                     })?;
-                if list.is_empty() {
-                    return Err(syn::Error::new(
-                        brackets.span.join(),
-                        "`subsystems` is empty; list at least one `#[subsystem]` function or leave the key out",
-                    ));
-                }
-                options.subsystems = list.into_iter().collect();
-                Ok(())
+            if list.is_empty() {
+                return Err(syn::Error::new(
+                    brackets.span.join(),
+                    "`subsystems` is empty; list at least one `#[subsystem]` function or leave the key out",
+                ));
             }
-            "env_prefix" => {
-                let prefix = args::string(&meta)?;
-                let text = prefix.value();
-                let valid = !text.is_empty()
-                    && text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-                    && !text.starts_with(|c: char| c.is_ascii_digit());
-                if !valid {
-                    return Err(syn::Error::new(
-                        prefix.span(),
-                        "`env_prefix` must be upper-case letters, digits and `_`, like \"MY_DAEMON\"",
-                    ));
-                }
-                options.env_prefix = Some(prefix);
-                Ok(())
-            }
-            "cli" => {
-                options.cli = Some(args::boolean(&meta)?);
-                Ok(())
-            }
-            "crate" => {
-                options.krate = Some(args::crate_path(&meta)?);
-                Ok(())
-            }
-            _ => unreachable!("every valid key is handled"),
-        });
-        if let Err(error) = result {
-            errors.push(error);
-            args::skip_value(meta.input)?;
+            options.subsystems = list.into_iter().collect();
+            Ok(())
         }
-        Ok(())
+        "env_prefix" => {
+            let prefix = args::string(meta)?;
+            let text = prefix.value();
+            let valid = !text.is_empty()
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && !text.starts_with(|c: char| c.is_ascii_digit());
+            if !valid {
+                return Err(syn::Error::new(
+                    prefix.span(),
+                    "`env_prefix` must be upper-case letters, digits and `_`, like \"MY_DAEMON\"",
+                ));
+            }
+            options.env_prefix = Some(prefix);
+            Ok(())
+        }
+        "cli" => {
+            options.cli = Some(args::boolean(meta)?);
+            Ok(())
+        }
+        "crate" => {
+            options.krate = Some(args::crate_path(meta)?);
+            Ok(())
+        }
+        _ => unreachable!("every valid key is handled"),
     });
-    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
-        errors.push(error);
-    }
     options
 }
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let options = parse_options(args, &mut errors);
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            errors.push(syn::Error::new(
-                first_span(&item),
-                "#[daemon] goes on `fn main`",
-            ));
-            return with_errors(item, errors);
-        }
-    };
+    let (function, mut errors) =
+        match args::function_or_errors(item, "#[daemon] goes on `fn main`", errors) {
+            Ok(parsed) => parsed,
+            Err(output) => return output,
+        };
     let signature = &function.sig;
     if signature.ident != "main" {
         errors.push(syn::Error::new(
@@ -175,15 +161,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let setup = format_ident!("__proc_daemon_setup");
     let daemon = format_ident!("__proc_daemon_daemon");
     let await_setup = asyncness.map(|_| quote!(.await));
+    let convert = signature::error_conversion(&krate, &format_ident!("__proc_daemon_error"));
     let run_setup = match returns {
         Returns::Unit => quote!(#setup()#await_setup;),
         Returns::Result => quote! {
             if let ::core::result::Result::Err(__proc_daemon_error) = #setup()#await_setup {
-                use #krate::__private::{ViaInto as _, ViaStdError as _};
-                let __proc_daemon_slot = #krate::__private::ErrorSlot::new(__proc_daemon_error);
-                #[allow(clippy::needless_borrow)]
-                let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
-                return ::core::result::Result::Err(__proc_daemon_error);
+                return ::core::result::Result::Err(#convert);
             }
         },
     };
@@ -257,13 +240,15 @@ mod tests {
                         if let ::core::result::Result::Err(__proc_daemon_error) = __proc_daemon_setup()
                             .await
                         {
-                            use ::proc_daemon::__private::{ViaInto as _, ViaStdError as _};
-                            let __proc_daemon_slot = ::proc_daemon::__private::ErrorSlot::new(
-                                __proc_daemon_error,
-                            );
-                            #[allow(clippy::needless_borrow)]
-                            let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
-                            return ::core::result::Result::Err(__proc_daemon_error);
+                            return ::core::result::Result::Err({
+                                use ::proc_daemon::__private::{ViaInto as _, ViaStdError as _};
+                                let __proc_daemon_slot = ::proc_daemon::__private::ErrorSlot::new(
+                                    __proc_daemon_error,
+                                );
+                                #[allow(clippy::needless_borrow)]
+                                let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
+                                __proc_daemon_error
+                            });
                         }
                         ::core::result::Result::Ok(
                             __proc_daemon_daemon

@@ -106,3 +106,19 @@ pub(crate) fn subsystem_parameters(signature: &Signature, errors: &mut Errors) -
     }
     parameters
 }
+
+/// An expression converting `error` (any `E: Into<proc_daemon::Error>`, or any std error) into
+/// `proc_daemon::Error`, choosing the conversion by autoref specialisation.
+pub(crate) fn error_conversion(
+    krate: &syn::Path,
+    error: &proc_macro2::Ident,
+) -> proc_macro2::TokenStream {
+    quote::quote! {{
+        use #krate::__private::{ViaInto as _, ViaStdError as _};
+        let __proc_daemon_slot = #krate::__private::ErrorSlot::new(#error);
+        // The double borrow is what picks the conversion.
+        #[allow(clippy::needless_borrow)]
+        let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
+        __proc_daemon_error
+    }}
+}

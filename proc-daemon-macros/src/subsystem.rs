@@ -5,9 +5,9 @@ use std::time::Duration;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{ItemFn, LitStr, Path};
+use syn::{LitStr, Path};
 
-use crate::args::{self, Errors, Keys};
+use crate::args::{self, Errors, Keys, with_errors};
 use crate::signature::{self, Parameter, Returns};
 
 const KEYS: &[&str] = &[
@@ -46,77 +46,67 @@ struct Options {
 fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
     let mut keys = Keys::new("subsystem", KEYS);
-    let parser = syn::meta::parser(|meta| {
-        let result = keys.key(&meta).and_then(|key| match key.as_str() {
-            "name" => {
-                options.name = Some(args::string(&meta)?);
-                Ok(())
-            }
-            "restart" => {
-                let value = args::string(&meta)?;
-                if !POLICIES.contains(&value.value().as_str()) {
-                    return Err(syn::Error::new(
-                        value.span(),
-                        format!(
-                            "unknown restart policy {:?}; valid values are \"never\", \"always\", \"on_failure\", \"exponential_backoff\"",
-                            value.value()
-                        ),
-                    ));
-                }
-                options.restart = Some((value.value(), value.span()));
-                Ok(())
-            }
-            "initial_delay" => {
-                options.initial_delay = Some(args::duration(&meta)?);
-                Ok(())
-            }
-            "max_delay" => {
-                options.max_delay = Some(args::duration(&meta)?);
-                Ok(())
-            }
-            "max_restarts" => {
-                options.max_restarts = Some(args::integer(&meta)?);
-                Ok(())
-            }
-            "within" => {
-                options.within = Some(args::duration(&meta)?);
-                Ok(())
-            }
-            "health" => {
-                options.health = Some(meta.value()?.parse()?);
-                Ok(())
-            }
-            "health_interval" => {
-                options.health_interval = Some(args::duration(&meta)?);
-                Ok(())
-            }
-            "shutdown_timeout" => {
-                options.shutdown_timeout = Some(args::duration(&meta)?);
-                Ok(())
-            }
-            "critical" => {
-                options.critical = Some(args::boolean(&meta)?);
-                Ok(())
-            }
-            "blocking" => {
-                options.blocking = args::boolean(&meta)?;
-                Ok(())
-            }
-            "crate" => {
-                options.krate = Some(args::crate_path(&meta)?);
-                Ok(())
-            }
-            _ => unreachable!("every valid key is handled"),
-        });
-        if let Err(error) = result {
-            errors.push(error);
-            args::skip_value(meta.input)?;
+    args::parse_keys(args, &mut keys, errors, |key, meta| match key {
+        "name" => {
+            options.name = Some(args::string(meta)?);
+            Ok(())
         }
-        Ok(())
+        "restart" => {
+            let value = args::string(meta)?;
+            if !POLICIES.contains(&value.value().as_str()) {
+                return Err(syn::Error::new(
+                    value.span(),
+                    format!(
+                        "unknown restart policy {:?}; valid values are \"never\", \"always\", \"on_failure\", \"exponential_backoff\"",
+                        value.value()
+                    ),
+                ));
+            }
+            options.restart = Some((value.value(), value.span()));
+            Ok(())
+        }
+        "initial_delay" => {
+            options.initial_delay = Some(args::duration(meta)?);
+            Ok(())
+        }
+        "max_delay" => {
+            options.max_delay = Some(args::duration(meta)?);
+            Ok(())
+        }
+        "max_restarts" => {
+            options.max_restarts = Some(args::integer(meta)?);
+            Ok(())
+        }
+        "within" => {
+            options.within = Some(args::duration(meta)?);
+            Ok(())
+        }
+        "health" => {
+            options.health = Some(meta.value()?.parse()?);
+            Ok(())
+        }
+        "health_interval" => {
+            options.health_interval = Some(args::duration(meta)?);
+            Ok(())
+        }
+        "shutdown_timeout" => {
+            options.shutdown_timeout = Some(args::duration(meta)?);
+            Ok(())
+        }
+        "critical" => {
+            options.critical = Some(args::boolean(meta)?);
+            Ok(())
+        }
+        "blocking" => {
+            options.blocking = args::boolean(meta)?;
+            Ok(())
+        }
+        "crate" => {
+            options.krate = Some(args::crate_path(meta)?);
+            Ok(())
+        }
+        _ => unreachable!("every valid key is handled"),
     });
-    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
-        errors.push(error);
-    }
     let backoff = options
         .restart
         .as_ref()
@@ -146,15 +136,13 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let options = parse_options(args, &mut errors);
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            errors.push(syn::Error::new(
-                first_span(&item),
-                "#[subsystem] goes on an `async fn` (or on a plain `fn` with `blocking`)",
-            ));
-            return with_errors(item, errors);
-        }
+    let (function, mut errors) = match args::function_or_errors(
+        item,
+        "#[subsystem] goes on an `async fn` (or on a plain `fn` with `blocking`)",
+        errors,
+    ) {
+        Ok(parsed) => parsed,
+        Err(output) => return output,
     };
     let signature = &function.sig;
     match (signature.asyncness.is_some(), options.blocking) {
@@ -201,6 +189,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     } else {
         quote!(#ident(#(#arguments),*).await)
     };
+    let convert = signature::error_conversion(&krate, &format_ident!("__proc_daemon_error"));
     let body = match returns {
         Returns::Unit => quote! {
             #call;
@@ -209,14 +198,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Returns::Result => quote! {
             match #call {
                 ::core::result::Result::Ok(()) => ::core::result::Result::Ok(()),
-                ::core::result::Result::Err(__proc_daemon_error) => {
-                    use #krate::__private::{ViaInto as _, ViaStdError as _};
-                    let __proc_daemon_slot = #krate::__private::ErrorSlot::new(__proc_daemon_error);
-                    // The double borrow picks the best conversion (autoref specialisation).
-                    #[allow(clippy::needless_borrow)]
-                    let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
-                    ::core::result::Result::Err(__proc_daemon_error)
-                }
+                ::core::result::Result::Err(__proc_daemon_error) => ::core::result::Result::Err(#convert),
             }
         },
     };
@@ -344,24 +326,6 @@ fn option_methods(options: &Options, krate: &Path) -> Vec<TokenStream> {
     methods
 }
 
-/// The span of the item's first token, for errors about the item as a whole.
-pub(crate) fn first_span(item: &TokenStream) -> Span {
-    item.clone()
-        .into_iter()
-        .next()
-        .map_or_else(Span::call_site, |token| token.span())
-}
-
-/// The item, unchanged, followed by the errors: IDEs keep seeing the user's code and no
-/// follow-on errors appear.
-pub(crate) fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
-    let errors = errors
-        .into_result()
-        .err()
-        .map(|error| error.to_compile_error());
-    quote!(#item #errors)
-}
-
 #[cfg(test)]
 mod tests {
     use expect_test::expect;
@@ -406,13 +370,16 @@ mod tests {
                         match worker(__proc_daemon_shutdown).await {
                             ::core::result::Result::Ok(()) => ::core::result::Result::Ok(()),
                             ::core::result::Result::Err(__proc_daemon_error) => {
-                                use ::proc_daemon::__private::{ViaInto as _, ViaStdError as _};
-                                let __proc_daemon_slot = ::proc_daemon::__private::ErrorSlot::new(
-                                    __proc_daemon_error,
-                                );
-                                #[allow(clippy::needless_borrow)]
-                                let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
-                                ::core::result::Result::Err(__proc_daemon_error)
+                                ::core::result::Result::Err({
+                                    use ::proc_daemon::__private::{ViaInto as _, ViaStdError as _};
+                                    let __proc_daemon_slot = ::proc_daemon::__private::ErrorSlot::new(
+                                        __proc_daemon_error,
+                                    );
+                                    #[allow(clippy::needless_borrow)]
+                                    let __proc_daemon_error = (&&__proc_daemon_slot)
+                                        .take_daemon_error();
+                                    __proc_daemon_error
+                                })
                             }
                         }
                     })
