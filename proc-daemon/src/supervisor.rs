@@ -472,6 +472,23 @@ mod tests {
         })
     }
 
+    /// Runs a daemon with `sub` until it has started `runs` runs, then shuts it down cleanly.
+    async fn run_until_started(sub: impl Subsystem, runs: usize) -> crate::DaemonHandle {
+        let builder = Daemon::builder(Config::default()).with_subsystem(sub);
+        let handle = builder.handle();
+        let mut events = handle.subscribe();
+        let daemon = tokio::spawn(builder.run());
+        let mut running = 0;
+        while running < runs {
+            if events.recv().await.unwrap().state == SubsystemState::Running {
+                running += 1;
+            }
+        }
+        handle.request_shutdown();
+        daemon.await.unwrap().unwrap();
+        handle
+    }
+
     #[tokio::test(start_paused = true)]
     async fn backoff_delays_double_and_reset_after_a_long_run() {
         let starts = Arc::new(Mutex::new(Vec::new()));
@@ -487,18 +504,7 @@ mod tests {
             max_delay: Duration::from_secs(1),
         })
         .restart_limit(RestartLimit::new(100, Duration::from_secs(60)));
-        let builder = Daemon::builder(Config::default()).with_subsystem(sub);
-        let handle = builder.handle();
-        let mut events = handle.subscribe();
-        let daemon = tokio::spawn(builder.run());
-        let mut running = 0;
-        while running < 7 {
-            if events.recv().await.unwrap().state == SubsystemState::Running {
-                running += 1;
-            }
-        }
-        handle.request_shutdown();
-        daemon.await.unwrap().unwrap();
+        let handle = run_until_started(sub, 7).await;
 
         let starts = starts.lock().unwrap();
         let gap = |i: usize| starts[i] - starts[i - 1];
@@ -531,18 +537,7 @@ mod tests {
             max_delay: Duration::from_millis(300),
         })
         .restart_limit(RestartLimit::new(100, Duration::from_secs(60)));
-        let builder = Daemon::builder(Config::default()).with_subsystem(sub);
-        let handle = builder.handle();
-        let mut events = handle.subscribe();
-        let daemon = tokio::spawn(builder.run());
-        let mut running = 0;
-        while running < 9 {
-            if events.recv().await.unwrap().state == SubsystemState::Running {
-                running += 1;
-            }
-        }
-        handle.request_shutdown();
-        daemon.await.unwrap().unwrap();
+        run_until_started(sub, 9).await;
         let starts = starts.lock().unwrap();
         for i in 3..9 {
             let gap = starts[i] - starts[i - 1];
