@@ -153,3 +153,21 @@ mod tests {
         assert_eq!(run_blocking(|| 7).await, 7);
     }
 }
+
+/// The macros name the runtime as `::proc_daemon`; `extern crate self as proc_daemon` makes
+/// that resolve inside this crate too, so its own tests can use them.
+#[cfg(all(test, feature = "macros"))]
+mod macros_inside_the_crate {
+    use crate::{ShutdownHandle, Subsystem};
+
+    #[crate::subsystem(restart = "never")]
+    async fn inner(shutdown: ShutdownHandle) {
+        let _ = shutdown.is_shutdown();
+    }
+
+    #[test]
+    fn a_subsystem_defined_in_the_runtime_crate() {
+        assert_eq!(inner {}.name(), "inner");
+        assert_eq!(inner {}.restart_policy(), crate::RestartPolicy::Never);
+    }
+}
