@@ -104,7 +104,7 @@ fn config_on_the_command_line_wins_and_is_checked() {
     );
     assert_eq!(check.wait_exit(), Exit::Code(78));
     check.wait_for(&format!(
-        "{config_arg}:2:9: logging.level: unknown variant `loud`"
+        "{config_arg}:2:9: logging.level: unknown log level \"loud\", expected one of trace, debug, info, warn, error"
     ));
 
     let mut run = Process::start(

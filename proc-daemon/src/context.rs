@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::watch;
+
 use crate::{Config, Result, ShutdownHandle};
 
 /// Given to each run of a subsystem that asks for it (`#[subsystem]` functions take it as a
@@ -23,14 +25,25 @@ use crate::{Config, Result, ShutdownHandle};
 #[derive(Clone, Debug)]
 pub struct Context {
     shutdown: ShutdownHandle,
-    config: Arc<Config>,
+    config: watch::Receiver<Arc<Config>>,
 }
 
 impl Context {
-    /// A context with `shutdown` and `config` (what the daemon builds for every run; useful in
-    /// tests of a subsystem).
+    /// A context with `shutdown` and a fixed `config` (for tests of a subsystem; the daemon
+    /// gives each run a context that follows reloads).
     #[must_use]
-    pub const fn new(shutdown: ShutdownHandle, config: Arc<Config>) -> Self {
+    pub fn new(shutdown: ShutdownHandle, config: Arc<Config>) -> Self {
+        // The sender may go: a receiver keeps the last value.
+        Self {
+            shutdown,
+            config: watch::Sender::new(config).subscribe(),
+        }
+    }
+
+    pub(crate) const fn live(
+        shutdown: ShutdownHandle,
+        config: watch::Receiver<Arc<Config>>,
+    ) -> Self {
         Self { shutdown, config }
     }
 
@@ -40,10 +53,18 @@ impl Context {
         &self.shutdown
     }
 
-    /// The daemon's configuration.
+    /// The configuration in force (after a reload, the new one).
     #[must_use]
-    pub fn config(&self) -> &Arc<Config> {
-        &self.config
+    pub fn config(&self) -> Arc<Config> {
+        self.config.borrow().clone()
+    }
+
+    /// Completes when a reload has changed the configuration; then [`config`](Self::config)
+    /// returns the new one. Pending forever if the daemon is gone.
+    pub async fn config_changed(&mut self) {
+        if self.config.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// The `[app]` table as the application's own type.
@@ -51,6 +72,6 @@ impl Context {
     /// # Errors
     /// [`crate::Error::Config`] naming the key that does not fit `T`.
     pub fn app<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        self.config.app()
+        self.config().app()
     }
 }

@@ -15,11 +15,12 @@ use tokio_util::task::TaskTracker;
 
 use crate::events::{EventBus, SubsystemEvent};
 use crate::pidfile::PidFile;
+use crate::reload::{LiveConfig, ReloadCounts};
 use crate::signal::{self, SignalConfig, signal_name};
 use crate::supervisor::{SubsystemEntry, supervise};
 use crate::{
     Config, Error, Result, ShutdownHandle, Subsystem, SubsystemFn, SubsystemState, logging,
-    watchdog,
+    watchdog, watcher,
 };
 
 /// Why a daemon is shutting down.
@@ -56,7 +57,7 @@ struct Outcome {
 /// State shared by the daemon, its supervisors, its handles and the signal thread.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) config: Arc<Config>,
+    pub(crate) config: LiveConfig,
     pub(crate) shutdown: ShutdownHandle,
     pub(crate) events: EventBus,
     pub(crate) signal_bits: AtomicU8,
@@ -154,7 +155,8 @@ impl Shared {
     fn arm_watchdog(self: &Arc<Self>) {
         let mut lifecycle = self.lifecycle();
         if lifecycle.running && lifecycle.watchdog.is_none() && self.shutdown.is_shutdown() {
-            let deadlines = &self.config.shutdown;
+            let config = self.config.get();
+            let deadlines = &config.shutdown;
             lifecycle.watchdog = Some(watchdog::arm(
                 self.clone(),
                 deadlines.force_timeout(),
@@ -224,7 +226,7 @@ impl DaemonBuilder {
         let pid_file = config.pid_file.clone();
         Self {
             shared: Arc::new(Shared {
-                config: Arc::new(config),
+                config: LiveConfig::new(config),
                 shutdown: ShutdownHandle::new(),
                 events: EventBus::default(),
                 signal_bits: signal::default_bits(),
@@ -283,6 +285,25 @@ impl DaemonBuilder {
         self
     }
 
+    /// The file the configuration was read from, read again on reload (SIGHUP,
+    /// [`DaemonHandle::reload`], or a change of the file when `hot_reload` is on).
+    #[must_use]
+    pub fn with_config_path(self, path: impl Into<PathBuf>) -> Self {
+        self.shared.config.set_path(path.into());
+        self
+    }
+
+    /// The prefix of environment overrides applied on reload (default `DAEMON`).
+    #[must_use]
+    pub fn with_env_prefix(self, prefix: impl Into<String>) -> Self {
+        self.shared.config.set_env_prefix(prefix.into());
+        self
+    }
+
+    pub(crate) fn set_default_name(&self, name: String) {
+        self.shared.config.set_default_name(name);
+    }
+
     /// Uses a PID file (overriding `pid_file` from the config).
     #[must_use]
     pub fn with_pid_file(mut self, path: impl Into<PathBuf>) -> Self {
@@ -315,8 +336,12 @@ impl DaemonBuilder {
         let shared = self.shared;
         let _running = Running::start(&shared);
         let _signals = signal::attach(&shared);
-        logging::init(&shared.config);
+        logging::init(&shared.config.get());
         let _pid_file = self.pid_file.map(PidFile::acquire).transpose()?;
+        let _watcher = match shared.config.path() {
+            Some(path) if shared.config.get().hot_reload => watcher::watch(&path, &shared),
+            _ => None,
+        };
 
         let tracker = TaskTracker::new();
         let aborts = start_subsystems(&shared, &tracker);
@@ -324,7 +349,7 @@ impl DaemonBuilder {
         let started = aborts.iter().flatten().count();
         tracing::info!(
             "daemon `{}` started {started} subsystem(s) (pid {})",
-            shared.config.name,
+            shared.config.get().name,
             std::process::id()
         );
 
@@ -344,7 +369,7 @@ impl DaemonBuilder {
                 overrun.join(", ")
             )));
         }
-        tracing::info!("daemon `{}` stopped cleanly", shared.config.name);
+        tracing::info!("daemon `{}` stopped cleanly", shared.config.get().name);
         Ok(())
     }
 }
@@ -376,7 +401,8 @@ async fn shut_down(
     aborts: &[Option<AbortHandle>],
 ) -> Vec<String> {
     let t0 = Instant::now();
-    let deadlines = &shared.config.shutdown;
+    let config = shared.config.get();
+    let deadlines = &config.shutdown;
     // Normally a no-op: whoever requested the shutdown has armed the watchdog already.
     shared.request_shutdown(ShutdownReason::Requested);
     let reason = shared
@@ -508,10 +534,34 @@ impl DaemonHandle {
         self.shared.events.subscribe()
     }
 
-    /// The configuration in force.
+    /// The configuration in force: always complete and valid (a failed reload keeps the
+    /// previous one).
     #[must_use]
     pub fn config_snapshot(&self) -> Arc<Config> {
-        self.shared.config.clone()
+        self.shared.config.get()
+    }
+
+    /// Every configuration from now on: the receiver sees each successful reload.
+    #[must_use]
+    pub fn subscribe_config(&self) -> tokio::sync::watch::Receiver<Arc<Config>> {
+        self.shared.config.subscribe()
+    }
+
+    /// Reads the configuration file and environment again, validates them and, if they are
+    /// good, makes them the configuration in force (what SIGHUP does). Settings that need a
+    /// restart (`name`, `performance.worker_threads`, `pid_file`, `hot_reload`, `logging.json`,
+    /// `logging.color`) keep their value, with a warning.
+    ///
+    /// # Errors
+    /// [`Error::Config`] with the problem; the previous configuration stays in force.
+    pub fn reload(&self) -> Result<()> {
+        self.shared.config.reload("requested")
+    }
+
+    /// How many reloads were applied and how many failed.
+    #[must_use]
+    pub fn reload_counts(&self) -> ReloadCounts {
+        self.shared.config.counts()
     }
 }
 

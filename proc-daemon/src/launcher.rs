@@ -170,8 +170,7 @@ impl Launcher {
     fn load_config(&self) -> Result<Config> {
         let path = self.config_path();
         let (mut config, source) = Config::load_with_prefix(path.as_deref(), &self.env_prefix)?;
-        let name_overridden = source.env.iter().any(|o| o.key == "name");
-        if !name_overridden && config.name == Config::default().name {
+        if !Config::sets_name(&source) {
             config.name = self.name.clone().into();
         }
         Ok(config)

@@ -41,12 +41,14 @@ mod launcher;
 pub mod logging;
 mod pidfile;
 mod private;
+mod reload;
 pub mod restart;
 pub mod shutdown;
 pub mod signal;
 pub mod subsystem;
 mod supervisor;
 mod watchdog;
+mod watcher;
 
 #[cfg(feature = "macros")]
 pub use proc_daemon_macros::{daemon, subsystem};
@@ -58,6 +60,7 @@ pub use error::{Error, Result};
 pub use events::SubsystemEvent;
 pub use launcher::{Launcher, build_runtime, exit_code_of};
 pub use pidfile::PidFile;
+pub use reload::ReloadCounts;
 pub use restart::{RestartLimit, RestartPolicy};
 pub use shutdown::ShutdownHandle;
 pub use signal::SignalConfig;

@@ -1,20 +1,63 @@
-//! The daemon's log output: a `tracing` subscriber on standard error, installed only when the
-//! application has not installed its own.
+//! The daemon's log output: a `tracing` subscriber on standard error whose filter follows
+//! `logging.level` (reloadable) unless `RUST_LOG` is set. Installed only when the application
+//! has not installed its own subscriber.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{EnvFilter, Registry, reload};
 
 use crate::config::{Config, LogLevel};
 
-const fn level_filter(level: LogLevel) -> LevelFilter {
-    match level {
-        LogLevel::Trace => LevelFilter::TRACE,
-        LogLevel::Debug => LevelFilter::DEBUG,
-        LogLevel::Info => LevelFilter::INFO,
-        LogLevel::Warn => LevelFilter::WARN,
-        LogLevel::Error => LevelFilter::ERROR,
+static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+
+/// Checks a `logging.level` value: a level name, or `tracing` filter directives.
+///
+/// ```
+/// use proc_daemon::logging::check_filter;
+///
+/// assert!(check_filter("debug").is_ok());
+/// assert!(check_filter("info,my_crate=trace").is_ok());
+/// assert_eq!(
+///     check_filter("loud").unwrap_err(),
+///     "unknown log level \"loud\", expected one of trace, debug, info, warn, error \
+///      (or directives such as \"info,my_crate=debug\")"
+/// );
+/// ```
+///
+/// # Errors
+/// What is wrong with the value.
+pub fn check_filter(level: &str) -> Result<(), String> {
+    let level = level.trim();
+    if !level.contains(['=', ',', '[', ':']) {
+        return level.parse::<LogLevel>().map(|_| ()).map_err(|_| {
+            format!(
+                "unknown log level {level:?}, expected one of {} (or directives such as \"info,my_crate=debug\")",
+                LogLevel::NAMES.join(", ")
+            )
+        });
     }
+    EnvFilter::builder()
+        .parse(level)
+        .map(|_| ())
+        .map_err(|err| format!("invalid filter directives {level:?}: {err}"))
+}
+
+/// `RUST_LOG` if set and valid, else `logging.level`.
+fn filter_for(config: &Config) -> EnvFilter {
+    if let Ok(filter) = std::env::var("RUST_LOG")
+        && !filter.trim().is_empty()
+    {
+        match EnvFilter::builder().parse(&filter) {
+            Ok(filter) => return filter,
+            Err(err) => eprintln!("RUST_LOG={filter:?} is invalid ({err}); using logging.level"),
+        }
+    }
+    // `logging.level` was validated with the configuration.
+    EnvFilter::builder()
+        .parse(config.logging.level.as_str())
+        .unwrap_or_else(|_| EnvFilter::new(LogLevel::Info.as_str()))
 }
 
 /// Installs the global subscriber configured by `[logging]`. Returns `false`, and changes
@@ -30,15 +73,40 @@ pub fn init(config: &Config) -> bool {
         return false;
     }
     let logging = &config.logging;
+    let (filter, handle) = reload::Layer::new(filter_for(config));
     let color = logging.color && std::io::stderr().is_terminal();
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level_filter(logging.level))
-        .with_ansi(color)
-        .with_target(false);
+    let text = (!logging.json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(color)
+            .with_target(false)
+    });
     #[cfg(feature = "json-logs")]
-    if logging.json {
-        return builder.json().try_init().is_ok();
+    let json = logging.json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+    });
+    #[cfg(not(feature = "json-logs"))]
+    let json: Option<tracing_subscriber::layer::Identity> = None;
+    let subscriber = Registry::default().with(filter).with(text).with(json);
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        return false;
     }
-    builder.try_init().is_ok()
+    let _ = FILTER.set(handle);
+    true
+}
+
+/// Applies a reloaded `[logging]` level to the installed subscriber (if it is ours and
+/// `RUST_LOG` does not override it).
+pub(crate) fn apply(config: &Config) {
+    if let Some(handle) = FILTER.get()
+        && std::env::var_os("RUST_LOG").is_none_or(|v| v.is_empty())
+        && let Err(err) = handle.reload(filter_for(config))
+    {
+        tracing::warn!(
+            "could not apply logging.level {:?}: {err}",
+            config.logging.level
+        );
+    }
 }

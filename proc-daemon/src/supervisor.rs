@@ -313,7 +313,7 @@ fn end_failed(entry: &SubsystemEntry, shared: &Arc<Shared>, error: &Arc<str>, wh
 
 /// One run, under its health check if it has one (and health checks are on).
 fn run_once<'a>(subsystem: &'a dyn Subsystem, shared: &'a Shared) -> RunOnce<'a> {
-    let check = if shared.config.monitoring.health_checks {
+    let check = if shared.config.get().monitoring.health_checks {
         subsystem.health_check()
     } else {
         None
@@ -355,7 +355,8 @@ async fn run_checked(
     check: health::SharedCheck,
     shared: &Shared,
 ) -> Result<(), Arc<str>> {
-    let monitoring = &shared.config.monitoring;
+    let config = shared.config.get();
+    let monitoring = &config.monitoring;
     // This run gets its own handle, so an unhealthy run can be stopped without stopping the
     // daemon; it is still cancelled by the daemon's shutdown.
     let token = shared.shutdown.token().child_token();
@@ -374,7 +375,7 @@ async fn run_checked(
         reason = unhealthy => {
             let budget = subsystem
                 .shutdown_timeout()
-                .unwrap_or_else(|| shared.config.shutdown.timeout());
+                .unwrap_or_else(|| shared.config.get().shutdown.timeout());
             tracing::warn!(subsystem = name, "subsystem `{name}` is {reason}; stopping this run (it has {budget:?})");
             token.cancel();
             if tokio::time::timeout(budget, run).await.is_err() {
@@ -391,7 +392,7 @@ fn start_run(
     handle: ShutdownHandle,
     shared: &Shared,
 ) -> Result<CatchUnwind, Arc<str>> {
-    let context = Context::new(handle, shared.config.clone());
+    let context = Context::live(handle, shared.config.subscribe());
     catch_unwind(AssertUnwindSafe(|| subsystem.run_with_context(context)))
         .map(|future| CatchUnwind { future })
         .map_err(|payload| panic_message(payload.as_ref()))

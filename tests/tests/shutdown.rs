@@ -64,7 +64,7 @@ fn sighup_does_not_stop_the_daemon() {
     let mut daemon = start(&["idle", "count=1"], &[]);
     daemon.wait_for("idle0: running");
     daemon.signal(libc::SIGHUP);
-    daemon.wait_for("received SIGHUP");
+    daemon.wait_for("configuration reloaded from defaults and environment (SIGHUP)");
     daemon.signal(libc::SIGUSR1);
     daemon.wait_for("received SIGUSR1");
     assert_eq!(daemon.count("idle0: cancelled"), 0);

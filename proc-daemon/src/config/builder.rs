@@ -32,7 +32,7 @@ impl ConfigBuilder {
     #[inline]
     #[must_use]
     pub fn log_level(mut self, level: LogLevel) -> Self {
-        self.config.logging.level = level;
+        self.config.logging.level = level.into();
         self
     }
 
@@ -79,6 +79,14 @@ impl ConfigBuilder {
     #[must_use]
     pub fn worker_threads(mut self, threads: usize) -> Self {
         self.config.performance.worker_threads = threads;
+        self
+    }
+
+    /// Turns reloading on file change on or off.
+    #[inline]
+    #[must_use]
+    pub fn hot_reload(mut self, enabled: bool) -> Self {
+        self.config.hot_reload = enabled;
         self
     }
 

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Config, LogLevel};
+use super::Config;
 use crate::{Error, Result};
 
 pub(crate) const DEFAULT_ENV_PREFIX: &str = "DAEMON";
@@ -13,6 +13,8 @@ pub(crate) const DEFAULT_ENV_PREFIX: &str = "DAEMON";
 pub struct ConfigSource {
     /// The file read, if any.
     pub file: Option<PathBuf>,
+    /// The dotted keys the file sets (`shutdown.timeout_ms`, `app.port`, ...).
+    pub file_keys: Vec<String>,
     /// The environment variables that overrode a value, in the order applied.
     pub env: Vec<EnvOverride>,
 }
@@ -37,7 +39,7 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         Ok(())
     }),
     ("logging.level", |c, v| {
-        c.logging.level = v.parse::<LogLevel>()?;
+        c.logging.level = super::LogFilter::parse(v)?;
         Ok(())
     }),
     ("logging.json", |c, v| {
@@ -76,6 +78,10 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.monitoring.health_check_failures = parse_int(v)?;
         Ok(())
     }),
+    ("hot_reload", |c, v| {
+        c.hot_reload = parse_bool(v)?;
+        Ok(())
+    }),
     ("pid_file", |c, v| {
         c.pid_file = (!v.is_empty()).then(|| PathBuf::from(v));
         Ok(())
@@ -102,9 +108,9 @@ fn parse_int<T: std::str::FromStr>(value: &str) -> Result<T, String> {
 }
 
 pub(crate) fn load(path: Option<&Path>, env_prefix: &str) -> Result<(Config, ConfigSource)> {
-    let mut config = match path {
+    let (mut config, file_keys) = match path {
         Some(path) => parse_file(path)?,
-        None => Config::default(),
+        None => (Config::default(), Vec::new()),
     };
     let env = apply_env(&mut config, env_prefix)?;
     config.validate()?;
@@ -112,15 +118,36 @@ pub(crate) fn load(path: Option<&Path>, env_prefix: &str) -> Result<(Config, Con
         config,
         ConfigSource {
             file: path.map(Path::to_path_buf),
+            file_keys,
             env,
         },
     ))
 }
 
-fn parse_file(path: &Path) -> Result<Config> {
+fn parse_file(path: &Path) -> Result<(Config, Vec<String>)> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| Error::config(format!("{}: cannot read: {err}", path.display())))?;
-    parse_str(&path.display().to_string(), &text)
+    let config = parse_str(&path.display().to_string(), &text)?;
+    // Parsed a second time as a plain table only to learn which keys the file sets; it parsed
+    // as a `Config` already, so this cannot fail.
+    let table: toml::Table = toml::from_str(&text).unwrap_or_default();
+    let mut keys = Vec::new();
+    collect_keys("", &table, &mut keys);
+    Ok((config, keys))
+}
+
+fn collect_keys(prefix: &str, table: &toml::Table, keys: &mut Vec<String>) {
+    for (key, value) in table {
+        let dotted = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            toml::Value::Table(inner) => collect_keys(&dotted, inner, keys),
+            _ => keys.push(dotted),
+        }
+    }
 }
 
 /// Parses TOML text; `origin` names it in errors.

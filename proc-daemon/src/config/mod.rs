@@ -6,8 +6,10 @@
 //! name = "my-daemon"
 //! pid_file = "/run/my-daemon.pid"
 //!
+//! hot_reload = false  # reload when the file changes (SIGHUP always reloads)
+//!
 //! [logging]
-//! level = "info"      # trace, debug, info, warn, error
+//! level = "info"      # trace, debug, info, warn, error, or directives: "info,my_crate=debug"
 //! json = false        # needs the `json-logs` feature
 //! color = true        # only ever used on a terminal
 //!
@@ -72,6 +74,9 @@ pub struct Config {
     pub monitoring: MonitoringConfig,
     /// The PID file, locked for the daemon's life. None: no PID file.
     pub pid_file: Option<PathBuf>,
+    /// Reload the configuration when its file changes (the directory is watched, so editors
+    /// that save by rename are seen). SIGHUP and `DaemonHandle::reload` reload regardless.
+    pub hot_reload: bool,
     /// The application's own settings, read with [`Config::app`].
     pub app: toml::Table,
 }
@@ -81,8 +86,9 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct LoggingConfig {
-    /// The most verbose level written.
-    pub level: LogLevel,
+    /// A level (`trace`, `debug`, `info`, `warn`, `error`) or `tracing` filter directives such as
+    /// `info,my_crate=debug`. `RUST_LOG`, when set, wins. Changes apply on reload.
+    pub level: LogFilter,
     /// One JSON object per line instead of text (needs the `json-logs` feature).
     pub json: bool,
     /// Colour on terminals (never when output is not a terminal).
@@ -141,6 +147,55 @@ impl MonitoringConfig {
     #[must_use]
     pub const fn health_check_interval(&self) -> Duration {
         Duration::from_millis(self.health_check_interval_ms)
+    }
+}
+
+/// A `logging.level` value: a level name or `tracing` filter directives, checked when it is
+/// read, so a bad value is reported with its file, line and column.
+///
+/// ```
+/// use proc_daemon::config::LogFilter;
+///
+/// assert_eq!(LogFilter::parse("info,my_crate=debug").unwrap().as_str(), "info,my_crate=debug");
+/// assert!(LogFilter::parse("loud").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct LogFilter(String);
+
+impl LogFilter {
+    /// Checks and wraps a filter.
+    ///
+    /// # Errors
+    /// What is wrong with it.
+    pub fn parse(filter: &str) -> Result<Self, String> {
+        crate::logging::check_filter(filter)?;
+        Ok(Self(filter.trim().to_owned()))
+    }
+
+    /// The filter text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<LogLevel> for LogFilter {
+    fn from(level: LogLevel) -> Self {
+        Self(level.as_str().to_owned())
+    }
+}
+
+impl std::fmt::Display for LogFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for LogFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -208,6 +263,7 @@ impl Default for Config {
             performance: PerformanceConfig::default(),
             monitoring: MonitoringConfig::default(),
             pid_file: None,
+            hot_reload: false,
             app: toml::Table::new(),
         }
     }
@@ -216,7 +272,7 @@ impl Default for Config {
 impl Default for LoggingConfig {
     fn default() -> Self {
         Self {
-            level: LogLevel::Info,
+            level: LogFilter::from(LogLevel::Info),
             json: false,
             color: true,
         }
@@ -264,6 +320,12 @@ impl Config {
     /// result breaks a cross-field rule.
     pub fn new() -> Result<Self> {
         load::load(None, load::DEFAULT_ENV_PREFIX).map(|(config, _)| config)
+    }
+
+    /// Whether this source sets the daemon's name (otherwise a program-given default applies).
+    #[must_use]
+    pub(crate) fn sets_name(source: &ConfigSource) -> bool {
+        source.file_keys.iter().any(|k| k == "name") || source.env.iter().any(|o| o.key == "name")
     }
 
     /// Defaults < the TOML file at `path` < the `DAEMON_*` environment, validated.
