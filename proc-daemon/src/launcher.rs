@@ -141,8 +141,12 @@ impl Launcher {
             Ok(runtime) => runtime,
             Err(err) => return self.fail(&Error::from(err)),
         };
-        let outcome =
-            runtime.block_on(async move { setup(Daemon::builder(config)).await?.run().await });
+        let mut builder = Daemon::builder(config).with_env_prefix(self.env_prefix.clone());
+        builder.set_default_name(self.name.clone());
+        if let Some(path) = self.config_path() {
+            builder = builder.with_config_path(path);
+        }
+        let outcome = runtime.block_on(async move { setup(builder).await?.run().await });
         // Every supervised task has ended when `run` returns; tasks the application spawned on
         // its own must not hold the process (the watchdog has already been disarmed).
         runtime.shutdown_background();

@@ -101,6 +101,22 @@ impl LiveConfig {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let origin = self.origin().clone();
+        if let Some(path) = &origin.path
+            && std::fs::metadata(path).is_ok_and(|m| m.len() == 0)
+        {
+            // Valid TOML (all defaults), but on a running daemon almost surely a file caught
+            // between truncation and writing.
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            let err = Error::config(format!(
+                "{}: the file is empty (still being written?)",
+                path.display()
+            ));
+            tracing::error!(
+                "configuration reload ({trigger}) failed; keeping the previous configuration: {}",
+                reason(&err)
+            );
+            return Err(err);
+        }
         let from = origin.path.as_ref().map_or_else(
             || "defaults and environment".to_owned(),
             |p| p.display().to_string(),
@@ -224,6 +240,24 @@ mod tests {
                 failed: 1
             }
         );
+    }
+
+    #[test]
+    fn an_empty_file_is_not_applied_on_reload() {
+        let path = temp_config("empty", "");
+        let live = LiveConfig::new(
+            Config::builder()
+                .shutdown_timeout(std::time::Duration::from_secs(1))
+                .build()
+                .unwrap(),
+        );
+        live.set_path(path);
+        let err = live.reload("test").unwrap_err().to_string();
+        assert!(
+            err.contains("the file is empty (still being written?)"),
+            "{err}"
+        );
+        assert_eq!(live.get().shutdown.timeout_ms, 1000);
     }
 
     #[test]

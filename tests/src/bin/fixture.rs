@@ -152,7 +152,38 @@ fn build(
                     ))),
                 )
         }
+        "config-watch" => daemon.with_subsystem(config_watch {}),
         other => panic!("unknown scenario {other:?}"),
+    }
+}
+
+/// Prints every configuration it is given; `[app] version` and `end` must agree, or the
+/// configuration was applied half-written. Logs a debug line every 20 ms, to show the level.
+#[proc_daemon::subsystem]
+async fn config_watch(mut context: proc_daemon::Context) {
+    fn report(config: &proc_daemon::Config) {
+        let version = config.app.get("version").and_then(toml::Value::as_integer);
+        let end = config.app.get("end").and_then(toml::Value::as_integer);
+        match (version, end) {
+            (Some(version), Some(end)) if version == end => println!(
+                "config: version {version} timeout_ms={} level={}",
+                config.shutdown.timeout_ms, config.logging.level
+            ),
+            _ => println!("config: PARTIAL version={version:?} end={end:?}"),
+        }
+    }
+    report(&context.config());
+    let shutdown = context.shutdown().clone();
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    for tick in 0u64.. {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = context.config_changed() => report(&context.config()),
+            _ = ticks.tick() => {
+                println!("config-watch: tick {tick}");
+                tracing::debug!("fixture: debug tick {tick}");
+            }
+        }
     }
 }
 

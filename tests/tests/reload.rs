@@ -1,0 +1,130 @@
+//! Configuration reload against a running daemon: SIGHUP, broken edits, rapid rewrites with
+//! `hot_reload`, and the live log level.
+
+use std::io::Write;
+use std::path::Path;
+
+use tests::{Exit, Process, scratch_dir};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
+
+fn version(n: u32, level: &str) -> String {
+    format!(
+        "[logging]\nlevel = \"{level}\"\n\n[shutdown]\ntimeout_ms = {}\n\n[app]\nversion = {n}\nend = {n}\n",
+        1000 + n
+    )
+}
+
+fn start(config: &Path, hot_reload: bool) -> Process {
+    Process::start(
+        FIXTURE,
+        &["config-watch", "--config", config.to_str().unwrap()],
+        &[(
+            "DAEMON_HOT_RELOAD",
+            if hot_reload { "true" } else { "false" },
+        )],
+    )
+}
+
+#[test]
+fn sighup_applies_an_edit_and_a_broken_edit_keeps_the_old_config() {
+    let dir = scratch_dir("reload-sighup");
+    let config = dir.join("daemon.toml");
+    std::fs::write(&config, version(1, "info")).unwrap();
+    let mut daemon = start(&config, false);
+    daemon.wait_for("config: version 1 timeout_ms=1001");
+
+    std::fs::write(&config, version(2, "info")).unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_for("config: version 2 timeout_ms=1002");
+    daemon.wait_for(&format!(
+        "configuration reloaded from {} (SIGHUP)",
+        config.display()
+    ));
+
+    std::fs::write(&config, "[shutdown]\ntimeout_ms = \"soon\"\n").unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_for(&format!(
+        "configuration reload (SIGHUP) failed; keeping the previous configuration: {}:2:14: shutdown.timeout_ms",
+        config.display()
+    ));
+
+    // Still serving, still on version 2: a good edit after the broken one applies.
+    std::fs::write(&config, version(3, "info")).unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_for("config: version 3 timeout_ms=1003");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    assert_eq!(daemon.count("config: PARTIAL"), 0);
+}
+
+#[test]
+fn the_log_level_changes_live() {
+    let dir = scratch_dir("reload-level");
+    let config = dir.join("daemon.toml");
+    std::fs::write(&config, version(1, "info")).unwrap();
+    let mut daemon = start(&config, false);
+    daemon.wait_for("config: version 1");
+    // Ten ticks at `info`: none of their debug lines may appear.
+    daemon.wait_for("config-watch: tick 10");
+    assert_eq!(
+        daemon.count("fixture: debug tick"),
+        0,
+        "{}",
+        daemon.transcript()
+    );
+    std::fs::write(&config, version(2, "debug")).unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_for("config: version 2");
+    daemon.wait_for("fixture: debug tick");
+
+    std::fs::write(&config, version(3, "info")).unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_for("config: version 3");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0));
+}
+
+#[test]
+fn rapid_rewrites_never_apply_a_partial_config_and_end_on_the_last() {
+    let dir = scratch_dir("reload-rapid");
+    let config = dir.join("daemon.toml");
+    std::fs::write(&config, version(0, "info")).unwrap();
+    let mut daemon = start(&config, true);
+    daemon.wait_for("config: version 0");
+    daemon.wait_for("hot_reload: watching");
+
+    for n in 1..=200 {
+        let text = version(n, "info");
+        match n % 4 {
+            // An editor's save: a new file renamed over the old one.
+            0 => {
+                let temp = dir.join(".daemon.toml.swp");
+                std::fs::write(&temp, &text).unwrap();
+                std::fs::rename(&temp, &config).unwrap();
+            }
+            // Truncate, then write in two pieces, cut inside a key.
+            1 | 2 => {
+                let mut file = std::fs::File::create(&config).unwrap();
+                let (head, tail) = text.split_at(text.find("timeout_ms").unwrap() + 4);
+                file.write_all(head.as_bytes()).unwrap();
+                file.flush().unwrap();
+                file.write_all(tail.as_bytes()).unwrap();
+            }
+            // Deleted, then created again.
+            _ => {
+                std::fs::remove_file(&config).unwrap();
+                std::fs::write(&config, &text).unwrap();
+            }
+        }
+    }
+    daemon.wait_for("config: version 200 timeout_ms=1200");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    assert_eq!(
+        daemon.count("config: PARTIAL"),
+        0,
+        "{}",
+        daemon.transcript()
+    );
+}
