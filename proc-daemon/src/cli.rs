@@ -11,6 +11,8 @@ pub(crate) enum Command {
     Run,
     /// Load and validate the configuration, report, exit.
     CheckConfig,
+    /// Print the effective configuration with the origin of each value, exit.
+    PrintConfig,
     /// Print usage.
     Help,
     /// Print the version.
@@ -38,6 +40,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
             "--help" | "-h" => cli.command = Command::Help,
             "--version" | "-V" => cli.command = Command::Version,
             "--check-config" => cli.command = Command::CheckConfig,
+            "--print-config" => cli.command = Command::PrintConfig,
             "--config" => {
                 let path = args.next().ok_or_else(|| {
                     "--config needs a path: --config /etc/my-daemon.toml".to_owned()
@@ -67,6 +70,7 @@ pub(crate) fn usage(name: &str, env_prefix: &str) -> String {
          Options:\n  \
            --config PATH    read the configuration from PATH (also: {env_prefix}_CONFIG)\n  \
            --check-config   validate the configuration, print the result, exit 0 or 78\n  \
+           --print-config   print the effective configuration, each value with its origin\n  \
            -h, --help       print this help\n  \
            -V, --version    print the version\n\n\
          Every configuration key can be overridden with {env_prefix}_<SECTION>_<KEY>,\n\

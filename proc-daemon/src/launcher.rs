@@ -122,6 +122,15 @@ impl Launcher {
                 );
                 return ExitCode::SUCCESS;
             }
+            cli::Command::PrintConfig => {
+                return match self.load_config_with_source() {
+                    Ok((config, source)) => {
+                        print!("{}", crate::config::render_with_origins(&config, &source));
+                        ExitCode::SUCCESS
+                    }
+                    Err(err) => self.fail(&err),
+                };
+            }
             cli::Command::CheckConfig => {
                 return match self.load_config() {
                     Ok(_) => {
@@ -172,12 +181,16 @@ impl Launcher {
     }
 
     fn load_config(&self) -> Result<Config> {
+        self.load_config_with_source().map(|(config, _)| config)
+    }
+
+    fn load_config_with_source(&self) -> Result<(Config, crate::config::ConfigSource)> {
         let path = self.config_path();
         let (mut config, source) = Config::load_with_prefix(path.as_deref(), &self.env_prefix)?;
         if !Config::sets_name(&source) {
             config.name = self.name.clone().into();
         }
-        Ok(config)
+        Ok((config, source))
     }
 
     fn fail(&self, error: &Error) -> ExitCode {

@@ -9,7 +9,6 @@ pub(crate) const DEFAULT_ENV_PREFIX: &str = "DAEMON";
 
 /// Where an effective configuration came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ConfigSource {
     /// The file read, if any.
     pub file: Option<PathBuf>,
@@ -21,12 +20,11 @@ pub struct ConfigSource {
 
 /// One environment variable that overrode a configuration key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct EnvOverride {
     /// The variable, e.g. `DAEMON_SHUTDOWN_TIMEOUT_MS`.
     pub variable: String,
-    /// The key it set, e.g. `shutdown.timeout_ms`.
-    pub key: &'static str,
+    /// The key it set, e.g. `shutdown.timeout_ms` or `app.port`.
+    pub key: String,
 }
 
 type Apply = fn(&mut Config, &str) -> Result<(), String>;
@@ -155,6 +153,9 @@ pub(crate) fn parse_str(origin: &str, text: &str) -> Result<Config> {
     toml::from_str(text).map_err(|err| Error::config(describe_toml_error(origin, text, &err)))
 }
 
+/// The sections whose variables are all ours: an unknown `<PREFIX>_SHUTDOWN_...` is a typo.
+const SECTIONS: [&str; 4] = ["logging", "shutdown", "performance", "monitoring"];
+
 fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {
     let mut applied = Vec::new();
     for &(key, apply) in ENV_KEYS {
@@ -162,14 +163,74 @@ fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {
         let Some(raw) = std::env::var_os(&variable) else {
             continue;
         };
-        let value = raw.to_str().ok_or_else(|| {
-            Error::config(format!("{variable}={raw:?}: value is not valid UTF-8"))
-        })?;
+        let value = utf8(&variable, &raw)?;
         apply(config, value)
             .map_err(|problem| Error::config(format!("{variable}={value:?}: {key}: {problem}")))?;
-        applied.push(EnvOverride { variable, key });
+        applied.push(EnvOverride {
+            variable,
+            key: key.to_owned(),
+        });
+    }
+    let known: Vec<String> = ENV_KEYS
+        .iter()
+        .map(|(key, _)| env_name(prefix, key))
+        .collect();
+    let app_prefix = format!("{prefix}_APP_");
+    let mut others: Vec<(String, std::ffi::OsString)> = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
+        .filter(|(name, _)| name.starts_with(prefix) && !known.contains(name))
+        .collect();
+    others.sort();
+    for (variable, raw) in others {
+        if let Some(key) = variable.strip_prefix(&app_prefix) {
+            let key = key.to_ascii_lowercase();
+            let value = utf8(&variable, &raw)?;
+            config.app.insert(key.clone(), app_value(value));
+            applied.push(EnvOverride {
+                variable,
+                key: format!("app.{key}"),
+            });
+            continue;
+        }
+        let in_our_section = SECTIONS.iter().any(|section| {
+            variable.starts_with(&format!("{prefix}_{}_", section.to_ascii_uppercase()))
+        });
+        if in_our_section {
+            let suggestion = known
+                .iter()
+                .map(|k| (edit_distance(&variable, k), k))
+                .filter(|&(distance, _)| distance <= 3)
+                .min_by_key(|&(distance, _)| distance)
+                .map(|(_, k)| format!(" (did you mean {k}?)"))
+                .unwrap_or_default();
+            return Err(Error::config(format!(
+                "{variable}: unknown configuration variable{suggestion}"
+            )));
+        }
     }
     Ok(applied)
+}
+
+fn utf8<'a>(variable: &str, raw: &'a std::ffi::OsStr) -> Result<&'a str> {
+    raw.to_str()
+        .ok_or_else(|| Error::config(format!("{variable}={raw:?}: value is not valid UTF-8")))
+}
+
+/// An `[app]` value from the environment: a TOML integer, float or boolean if it reads as one,
+/// otherwise the string itself.
+fn app_value(value: &str) -> toml::Value {
+    let trimmed = value.trim();
+    if let Ok(int) = trimmed.parse::<i64>() {
+        return int.into();
+    }
+    if let Ok(float) = trimmed.parse::<f64>() {
+        return float.into();
+    }
+    match trimmed {
+        "true" => true.into(),
+        "false" => false.into(),
+        _ => value.into(),
+    }
 }
 
 /// `origin:line:column: key.path: message`, plus a "did you mean" for a misspelt key.
@@ -191,13 +252,20 @@ fn describe_toml_error(origin: &str, text: &str, err: &toml::de::Error) -> Strin
     out
 }
 
-/// serde names Rust types ("expected u64"); users wrote TOML, so name TOML's.
+/// serde names Rust types ("expected u64", "expected struct ShutdownConfig"); users wrote TOML,
+/// so name TOML's.
 fn plain_types(message: &str) -> String {
-    ["u64", "u32", "usize", "u16", "u8"]
+    let mut text = ["u64", "u32", "usize", "u16", "u8"]
         .iter()
         .fold(message.to_owned(), |text, ty| {
             text.replace(&format!("expected {ty}"), "expected a non-negative integer")
-        })
+        });
+    if let Some(at) = text.find("expected struct ") {
+        text.truncate(at);
+        text.push_str("expected a table");
+    }
+    text.replace("expected a map", "expected a table")
+        .replace("expected path string", "expected a path string")
 }
 
 /// The dotted key an error is about. `toml` prints it only when it has no input to quote, so
@@ -294,6 +362,17 @@ mod tests {
             "DAEMON_SHUTDOWN_TIMEOUT_MS"
         );
         assert_eq!(env_name("APP", "pid_file"), "APP_PID_FILE");
+    }
+
+    #[test]
+    fn app_values_from_the_environment_keep_their_type() {
+        assert_eq!(app_value("8080"), toml::Value::Integer(8080));
+        assert_eq!(app_value("0.5"), toml::Value::Float(0.5));
+        assert_eq!(app_value("true"), toml::Value::Boolean(true));
+        assert_eq!(
+            app_value("https://x"),
+            toml::Value::String("https://x".into())
+        );
     }
 
     #[test]

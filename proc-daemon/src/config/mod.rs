@@ -31,6 +31,7 @@
 
 mod builder;
 mod load;
+mod print;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 pub use builder::ConfigBuilder;
 pub use load::{ConfigSource, EnvOverride};
+pub use print::render_with_origins;
 
 use crate::{Error, Result};
 
@@ -422,20 +424,63 @@ impl Config {
                 "logging.json = true needs proc-daemon's `json-logs` feature",
             ));
         }
-        if self
-            .pid_file
-            .as_ref()
-            .is_some_and(|p| p.as_os_str().is_empty())
-        {
-            return Err(Error::config("pid_file must not be empty"));
+        if let Some(pid_file) = &self.pid_file {
+            check_writable_location("pid_file", pid_file)?;
         }
         Ok(())
     }
 }
 
+/// A file the daemon will create must have an existing, writable directory.
+fn check_writable_location(key: &str, path: &std::path::Path) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::config(format!("{key} must not be empty")));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::config(format!(
+            "{key} = {:?}: directory {} does not exist",
+            path.display().to_string(),
+            dir.display()
+        )));
+    }
+    let Ok(dir_c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return Err(Error::config(format!(
+            "{key}: the path contains a NUL byte"
+        )));
+    };
+    // SAFETY: access(2) with a valid, NUL-terminated path.
+    if unsafe { libc::access(dir_c.as_ptr(), libc::W_OK) } != 0 {
+        return Err(Error::config(format!(
+            "{key} = {:?}: directory {} is not writable",
+            path.display().to_string(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pid_file_locations_are_checked() {
+        let mut config = Config::default();
+        config.pid_file = Some("/nonexistent-dir/x.pid".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "pid_file = \"/nonexistent-dir/x.pid\": directory /nonexistent-dir does not exist"
+            ),
+            "{err}"
+        );
+        config.pid_file = Some(std::env::temp_dir().join("x.pid"));
+        config.validate().unwrap();
+    }
 
     #[test]
     fn defaults_are_valid() {

@@ -20,17 +20,20 @@ fn main() -> ExitCode {
     let options: HashMap<String, String> = args
         .filter_map(|a| a.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
         .collect();
-    Launcher::new("fixture").run(move |daemon| async move {
-        if let Some(ms) = options.get("setup_ms") {
-            // Slow start-up: signals must still be handled while this runs.
-            tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
-        }
-        if options.contains_key("setup_error") {
-            return Err(Error::other("set-up failed: database unreachable"));
-        }
-        println!("setup done");
-        Ok(build(&scenario, &options, daemon))
-    })
+    let prefix = std::env::var("FIXTURE_ENV_PREFIX").unwrap_or_else(|_| "DAEMON".to_owned());
+    Launcher::new("fixture")
+        .env_prefix(prefix)
+        .run(move |daemon| async move {
+            if let Some(ms) = options.get("setup_ms") {
+                // Slow start-up: signals must still be handled while this runs.
+                tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
+            }
+            if options.contains_key("setup_error") {
+                return Err(Error::other("set-up failed: database unreachable"));
+            }
+            println!("setup done");
+            Ok(build(&scenario, &options, daemon))
+        })
 }
 
 fn option<T: std::str::FromStr>(options: &HashMap<String, String>, key: &str, default: T) -> T {

@@ -1,0 +1,138 @@
+//! Defaults < file < environment, for every section, as `--print-config` reports it.
+
+use tests::{Exit, Process, scratch_dir};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
+
+const FILE: &str = r#"
+name = "from-file"
+hot_reload = true
+pid_file = "/tmp/from-file.pid"
+
+[logging]
+level = "warn"
+color = false
+
+[shutdown]
+timeout_ms = 2000
+force_timeout_ms = 20000
+kill_timeout_ms = 25000
+
+[performance]
+worker_threads = 3
+
+[monitoring]
+health_check_interval_ms = 700
+health_check_failures = 4
+
+[app]
+port = 8080
+greeting = "hello"
+"#;
+
+fn print_config(env: &[(&str, &str)]) -> (Process, String) {
+    let dir = scratch_dir(&format!("precedence-{}", env.len()));
+    let file = dir.join("daemon.toml");
+    std::fs::write(&file, FILE).unwrap();
+    let mut daemon = Process::start(
+        FIXTURE,
+        &["idle", "--print-config", "--config", file.to_str().unwrap()],
+        env,
+    );
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    (daemon, file.display().to_string())
+}
+
+#[test]
+fn the_file_overrides_defaults_in_every_section() {
+    let (daemon, file) = print_config(&[]);
+    for line in [
+        format!("name = \"from-file\"  # file {file}"),
+        format!("hot_reload = true  # file {file}"),
+        format!("pid_file = \"/tmp/from-file.pid\"  # file {file}"),
+        format!("level = \"warn\"  # file {file}"),
+        format!("color = false  # file {file}"),
+        "json = false  # default".to_owned(),
+        format!("timeout_ms = 2000  # file {file}"),
+        format!("force_timeout_ms = 20000  # file {file}"),
+        format!("kill_timeout_ms = 25000  # file {file}"),
+        format!("worker_threads = 3  # file {file}"),
+        format!("health_check_interval_ms = 700  # file {file}"),
+        format!("health_check_failures = 4  # file {file}"),
+        "health_checks = true  # default".to_owned(),
+        format!("port = 8080  # file {file}"),
+        format!("greeting = \"hello\"  # file {file}"),
+    ] {
+        assert!(
+            daemon.count(&line) == 1,
+            "missing {line:?} in:\n{}",
+            daemon.transcript()
+        );
+    }
+}
+
+#[test]
+fn the_environment_overrides_the_file_in_every_section() {
+    let (daemon, file) = print_config(&[
+        ("DAEMON_NAME", "from-env"),
+        ("DAEMON_HOT_RELOAD", "false"),
+        ("DAEMON_PID_FILE", "/tmp/from-env.pid"),
+        ("DAEMON_LOGGING_LEVEL", "info,fixture=debug"),
+        ("DAEMON_SHUTDOWN_TIMEOUT_MS", "3000"),
+        ("DAEMON_SHUTDOWN_KILL_TIMEOUT_MS", "30000"),
+        ("DAEMON_PERFORMANCE_WORKER_THREADS", "1"),
+        ("DAEMON_MONITORING_HEALTH_CHECK_FAILURES", "9"),
+        ("DAEMON_APP_PORT", "9090"),
+        ("DAEMON_APP_REGION", "eu-west"),
+    ]);
+    for line in [
+        "name = \"from-env\"  # env DAEMON_NAME".to_owned(),
+        "hot_reload = false  # env DAEMON_HOT_RELOAD".to_owned(),
+        "pid_file = \"/tmp/from-env.pid\"  # env DAEMON_PID_FILE".to_owned(),
+        "level = \"info,fixture=debug\"  # env DAEMON_LOGGING_LEVEL".to_owned(),
+        format!("color = false  # file {file}"),
+        "timeout_ms = 3000  # env DAEMON_SHUTDOWN_TIMEOUT_MS".to_owned(),
+        format!("force_timeout_ms = 20000  # file {file}"),
+        "kill_timeout_ms = 30000  # env DAEMON_SHUTDOWN_KILL_TIMEOUT_MS".to_owned(),
+        "worker_threads = 1  # env DAEMON_PERFORMANCE_WORKER_THREADS".to_owned(),
+        "health_check_failures = 9  # env DAEMON_MONITORING_HEALTH_CHECK_FAILURES".to_owned(),
+        format!("health_check_interval_ms = 700  # file {file}"),
+        "port = 9090  # env DAEMON_APP_PORT".to_owned(),
+        "region = \"eu-west\"  # env DAEMON_APP_REGION".to_owned(),
+        format!("greeting = \"hello\"  # file {file}"),
+    ] {
+        assert!(
+            daemon.count(&line) == 1,
+            "missing {line:?} in:\n{}",
+            daemon.transcript()
+        );
+    }
+}
+
+#[test]
+fn a_custom_prefix_is_used_and_the_default_one_ignored() {
+    let (daemon, _) = print_config(&[
+        ("FIXTURE_ENV_PREFIX", "SHOP"),
+        ("SHOP_SHUTDOWN_TIMEOUT_MS", "4000"),
+        ("DAEMON_SHUTDOWN_TIMEOUT_MS", "1"),
+    ]);
+    assert_eq!(
+        daemon.count("timeout_ms = 4000  # env SHOP_SHUTDOWN_TIMEOUT_MS"),
+        1,
+        "{}",
+        daemon.transcript()
+    );
+}
+
+#[test]
+fn without_a_file_the_name_comes_from_the_program() {
+    let mut daemon = Process::start(FIXTURE, &["idle", "--print-config"], &[]);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0));
+    // The launcher's name, not the library default.
+    assert_eq!(
+        daemon.count("name = \"fixture\""),
+        1,
+        "{}",
+        daemon.transcript()
+    );
+}
