@@ -469,8 +469,10 @@ mod tests {
 
     #[test]
     fn pid_file_locations_are_checked() {
-        let mut config = Config::default();
-        config.pid_file = Some("/nonexistent-dir/x.pid".into());
+        let mut config = Config {
+            pid_file: Some("/nonexistent-dir/x.pid".into()),
+            ..Config::default()
+        };
         let err = config.validate().unwrap_err().to_string();
         assert!(
             err.contains(
