@@ -8,7 +8,14 @@ const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
 
 /// (case, file contents, environment, expected parts of the message). `{file}` stands for the
 /// config file's path.
-const CASES: &[(&str, &str, &[(&str, &str)], &[&str])] = &[
+type Case = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
+const CASES: &[Case] = &[
     // Malformed TOML.
     (
         "unclosed section",
