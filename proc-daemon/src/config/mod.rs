@@ -373,8 +373,18 @@ impl Config {
     /// # Errors
     /// [`Error::Config`] naming the `app.` key that does not fit `T`.
     pub fn app<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        T::deserialize(toml::Value::Table(self.app.clone()))
-            .map_err(|err| Error::config(format!("[app]: {}", err.message())))
+        // Through TOML text, so the error names the key (`app.port: ...`) as file errors do.
+        let text = toml::to_string(&self.app).unwrap_or_default();
+        toml::from_str(&text).map_err(|err| {
+            let mut bare = err.clone();
+            bare.set_input(None);
+            let rendered = bare.to_string();
+            let key = rendered
+                .lines()
+                .find_map(|line| line.strip_prefix("in `"))
+                .map_or_else(String::new, |key| format!(".{}", key.trim_end_matches('`')));
+            Error::config(format!("app{key}: {}", err.message()))
+        })
     }
 
     /// Checks the rules that relate keys to each other.
@@ -539,9 +549,12 @@ mod tests {
         let mut config = Config::default();
         config.app.insert("port".into(), "high".into());
         let err = config.app::<App>().unwrap_err().to_string();
-        assert!(
-            err.contains("[app]") && err.contains("invalid type"),
-            "{err}"
+        assert_eq!(
+            err,
+            "invalid configuration: app.port: invalid type: string \"high\", expected u16"
         );
+        config.app.clear();
+        let err = config.app::<App>().unwrap_err().to_string();
+        assert_eq!(err, "invalid configuration: app: missing field `port`");
     }
 }
