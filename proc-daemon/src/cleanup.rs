@@ -43,6 +43,7 @@ pub(crate) fn begin_exit(code: u8, message: String) {
         .name("proc-daemon-exit".into())
         .spawn(move || {
             tracing::error!("{message}");
+            crate::logging::flush();
             std::process::exit(i32::from(code))
         });
     if spawned.is_err() {

@@ -159,10 +159,12 @@ impl Launcher {
         // Every supervised task has ended when `run` returns; tasks the application spawned on
         // its own must not hold the process (the watchdog has already been disarmed).
         runtime.shutdown_background();
-        match outcome {
+        let code = match outcome {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => self.fail(&err),
-        }
+        };
+        logging::flush();
+        code
     }
 
     /// `--config`, else `<PREFIX>_CONFIG`, else the file given in code.

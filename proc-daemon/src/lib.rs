@@ -38,6 +38,7 @@ pub mod error;
 mod events;
 mod health;
 mod launcher;
+mod log_file;
 pub mod logging;
 mod pidfile;
 mod private;

@@ -3,7 +3,10 @@
 //! has not installed its own subscriber.
 
 use std::io::IsTerminal;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Registry, reload};
@@ -11,6 +14,9 @@ use tracing_subscriber::{EnvFilter, Registry, reload};
 use crate::config::{Config, LogLevel};
 
 static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+
+/// Keeps the log file's writer thread alive; dropping it flushes every pending line.
+static FILE_WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
 
 /// Checks a `logging.level` value: a level name, or `tracing` filter directives.
 ///
@@ -74,19 +80,41 @@ pub fn init(config: &Config) -> bool {
     }
     let logging = &config.logging;
     let (filter, handle) = reload::Layer::new(filter_for(config));
-    let color = logging.color && std::io::stderr().is_terminal();
-    let text = (!logging.json).then(|| {
+    let (writer, guard, color) = match &logging.file {
+        Some(path) => {
+            // Lines are handed to a writer thread; `lossy(false)` makes a burst wait rather than
+            // drop lines.
+            let file = crate::log_file::LogFile::new(
+                path.clone(),
+                logging.max_file_size,
+                logging.max_files,
+            );
+            let (writer, guard): (NonBlocking, WorkerGuard) =
+                NonBlockingBuilder::default().lossy(false).finish(file);
+            (BoxMakeWriter::new(writer), Some(guard), false)
+        }
+        None => (
+            BoxMakeWriter::new(std::io::stderr),
+            None,
+            logging.color && std::io::stderr().is_terminal(),
+        ),
+    };
+    let (text_writer, json_writer) = if logging.json {
+        (None, Some(writer))
+    } else {
+        (Some(writer), None)
+    };
+    let text = text_writer.map(|writer| {
         tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .with_ansi(color)
             .with_target(false)
     });
     #[cfg(feature = "json-logs")]
-    let json = logging.json.then(|| {
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(std::io::stderr)
-    });
+    let json =
+        json_writer.map(|writer| tracing_subscriber::fmt::layer().json().with_writer(writer));
+    #[cfg(not(feature = "json-logs"))]
+    drop(json_writer);
     #[cfg(not(feature = "json-logs"))]
     let json: Option<tracing_subscriber::layer::Identity> = None;
     let subscriber = Registry::default().with(filter).with(text).with(json);
@@ -94,7 +122,26 @@ pub fn init(config: &Config) -> bool {
         return false;
     }
     let _ = FILTER.set(handle);
+    *FILE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = guard;
     true
+}
+
+/// Writes out every pending line of the log file (the process is about to exit). Later lines
+/// are dropped, so call it last.
+pub(crate) fn flush() {
+    if let Ok(mut guard) = FILE_WRITER.try_lock() {
+        drop(guard.take());
+    }
+}
+
+/// Whether logs go to a file (so SIGUSR1 has something to reopen).
+pub(crate) fn writes_to_file() -> bool {
+    FILE_WRITER
+        .lock()
+        .map(|guard| guard.is_some())
+        .unwrap_or(false)
 }
 
 /// Applies a reloaded `[logging]` level to the installed subscriber (if it is ours and

@@ -255,7 +255,14 @@ fn deliver(signal: i32) {
         SIGHUP => {
             let _ = target.config.reload("SIGHUP");
         }
-        SIGUSR1 => tracing::info!("received SIGUSR1: logs go to standard error; nothing to reopen"),
+        SIGUSR1 => {
+            if crate::logging::writes_to_file() {
+                crate::log_file::request_reopen();
+                tracing::info!("received SIGUSR1: reopening the log file");
+            } else {
+                tracing::info!("received SIGUSR1: logs go to standard error; nothing to reopen");
+            }
+        }
         _ => {}
     }
 }

@@ -235,6 +235,25 @@ pub fn catches(pid: i32, signal: i32) -> bool {
         .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
 }
 
+/// Waits until the file at `path` exists and contains `needle`; returns its contents. Polls
+/// (the file is the observable event), failing after `PATIENCE`.
+pub fn wait_for_file_containing(path: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.contains(needle)
+        {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never contained {needle:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A fresh, empty directory for one test.
 #[must_use]
 pub fn scratch_dir(test: &str) -> std::path::PathBuf {

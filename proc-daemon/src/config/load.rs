@@ -48,6 +48,18 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.logging.color = parse_bool(v)?;
         Ok(())
     }),
+    ("logging.file", |c, v| {
+        c.logging.file = (!v.is_empty()).then(|| PathBuf::from(v));
+        Ok(())
+    }),
+    ("logging.max_file_size", |c, v| {
+        c.logging.max_file_size = parse_int(v)?;
+        Ok(())
+    }),
+    ("logging.max_files", |c, v| {
+        c.logging.max_files = parse_int(v)?;
+        Ok(())
+    }),
     ("shutdown.timeout_ms", |c, v| {
         c.shutdown.timeout_ms = parse_int(v)?;
         Ok(())

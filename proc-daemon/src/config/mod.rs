@@ -12,6 +12,9 @@
 //! level = "info"      # trace, debug, info, warn, error, or directives: "info,my_crate=debug"
 //! json = false        # needs the `json-logs` feature
 //! color = true        # only ever used on a terminal
+//! file = "/var/log/my-daemon.log"  # instead of standard error; reopened on SIGUSR1
+//! max_file_size = 10485760         # rotate after this many bytes (at a line boundary)
+//! max_files = 5                    # files kept in all
 //!
 //! [shutdown]
 //! timeout_ms = 5000        # subsystems still running are aborted
@@ -95,6 +98,12 @@ pub struct LoggingConfig {
     pub json: bool,
     /// Colour on terminals (never when output is not a terminal).
     pub color: bool,
+    /// Write logs to this file instead of standard error.
+    pub file: Option<PathBuf>,
+    /// Rotate the file once it passes this many bytes (after a whole line).
+    pub max_file_size: u64,
+    /// How many log files to keep in all (the one being written and the rotated ones).
+    pub max_files: u32,
 }
 
 /// `[shutdown]`: the escalating deadlines, each measured from the moment shutdown starts.
@@ -277,6 +286,9 @@ impl Default for LoggingConfig {
             level: LogFilter::from(LogLevel::Info),
             json: false,
             color: true,
+            file: None,
+            max_file_size: 10 * 1024 * 1024,
+            max_files: 5,
         }
     }
 }
@@ -436,6 +448,17 @@ impl Config {
         }
         if let Some(pid_file) = &self.pid_file {
             check_writable_location("pid_file", pid_file)?;
+        }
+        if let Some(file) = &self.logging.file {
+            check_writable_location("logging.file", file)?;
+        }
+        if self.logging.max_file_size == 0 {
+            return Err(Error::config(
+                "logging.max_file_size must be greater than 0",
+            ));
+        }
+        if self.logging.max_files == 0 {
+            return Err(Error::config("logging.max_files must be at least 1"));
         }
         Ok(())
     }

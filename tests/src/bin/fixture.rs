@@ -156,6 +156,17 @@ fn build(
                 )
         }
         "config-watch" => daemon.with_subsystem(config_watch {}),
+        "chatty" => {
+            let count: u32 = option(options, "count", 100);
+            daemon.with_subsystem_fn("chatty", move |shutdown| async move {
+                for line in 0..count {
+                    tracing::info!("fixture: line {line}");
+                }
+                println!("chatty: logged {count}");
+                shutdown.cancelled().await;
+                Ok(())
+            })
+        }
         other => panic!("unknown scenario {other:?}"),
     }
 }
