@@ -169,12 +169,19 @@ pub(crate) fn parse_str(origin: &str, text: &str) -> Result<Config> {
 const SECTIONS: [&str; 4] = ["logging", "shutdown", "performance", "monitoring"];
 
 fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {
+    // One pass over the environment: only our variables, in a stable order.
+    let mut ours: Vec<(String, std::ffi::OsString)> = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
+        .filter(|(name, _)| name.starts_with(prefix) && name[prefix.len()..].starts_with('_'))
+        .collect();
+    ours.sort();
     let mut applied = Vec::new();
     for &(key, apply) in ENV_KEYS {
         let variable = env_name(prefix, key);
-        let Some(raw) = std::env::var_os(&variable) else {
+        let Some(at) = ours.iter().position(|(name, _)| *name == variable) else {
             continue;
         };
+        let (variable, raw) = ours.remove(at);
         let value = utf8(&variable, &raw)?;
         apply(config, value)
             .map_err(|problem| Error::config(format!("{variable}={value:?}: {key}: {problem}")))?;
@@ -183,17 +190,8 @@ fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {
             key: key.to_owned(),
         });
     }
-    let known: Vec<String> = ENV_KEYS
-        .iter()
-        .map(|(key, _)| env_name(prefix, key))
-        .collect();
     let app_prefix = format!("{prefix}_APP_");
-    let mut others: Vec<(String, std::ffi::OsString)> = std::env::vars_os()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
-        .filter(|(name, _)| name.starts_with(prefix) && !known.contains(name))
-        .collect();
-    others.sort();
-    for (variable, raw) in others {
+    for (variable, raw) in ours {
         if let Some(key) = variable.strip_prefix(&app_prefix) {
             let key = key.to_ascii_lowercase();
             let value = utf8(&variable, &raw)?;
@@ -208,12 +206,13 @@ fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {
             variable.starts_with(&format!("{prefix}_{}_", section.to_ascii_uppercase()))
         });
         if in_our_section {
-            let suggestion = known
+            let suggestion = ENV_KEYS
                 .iter()
-                .map(|k| (edit_distance(&variable, k), k))
+                .map(|(key, _)| env_name(prefix, key))
+                .map(|known| (edit_distance(&variable, &known), known))
                 .filter(|&(distance, _)| distance <= 3)
                 .min_by_key(|&(distance, _)| distance)
-                .map(|(_, k)| format!(" (did you mean {k}?)"))
+                .map(|(_, known)| format!(" (did you mean {known}?)"))
                 .unwrap_or_default();
             return Err(Error::config(format!(
                 "{variable}: unknown configuration variable{suggestion}"
@@ -385,6 +384,70 @@ mod tests {
             app_value("https://x"),
             toml::Value::String("https://x".into())
         );
+    }
+
+    mod overlays {
+        use proptest::prelude::*;
+
+        const KEYS: &[&str] = &[
+            "name",
+            "hot_reload",
+            "pid_file",
+            "logging.level",
+            "logging.json",
+            "logging.color",
+            "logging.file",
+            "logging.max_file_size",
+            "logging.max_files",
+            "shutdown.timeout_ms",
+            "shutdown.force_timeout_ms",
+            "shutdown.kill_timeout_ms",
+            "performance.worker_threads",
+            "monitoring.health_checks",
+            "monitoring.health_check_interval_ms",
+            "monitoring.health_check_failures",
+            "app.port",
+            "app.nested.deep",
+            "bogus",
+            "shutdown.bogus",
+        ];
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<bool>().prop_map(|b| b.to_string()),
+                any::<f64>()
+                    .prop_filter("finite", |f| f.is_finite())
+                    .prop_map(|f| format!("{f:?}")),
+                "[a-z ,=._/\\-]{0,20}".prop_map(|s| format!("{s:?}")),
+                Just("[1, 2]".to_owned()),
+                Just("{ a = 1 }".to_owned()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Whatever keys and values a file sets, loading returns a config or an error that
+            /// names the origin; it never panics.
+            #[test]
+            fn random_overlays_never_panic(entries in proptest::collection::vec((0..KEYS.len(), value()), 0..8)) {
+                let text: String = entries
+                    .iter()
+                    .map(|(key, value)| format!("{} = {value}\n", KEYS[*key]))
+                    .collect();
+                match crate::Config::from_toml_str("fuzz.toml", &text) {
+                    Ok(config) => prop_assert!(config.validate().is_ok()),
+                    Err(err) => prop_assert!(err.to_string().contains("invalid configuration"), "{}", err),
+                }
+            }
+
+            /// Arbitrary text: never a panic.
+            #[test]
+            fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+                let _ = crate::Config::from_toml_str("fuzz.toml", &text);
+            }
+        }
     }
 
     #[test]

@@ -351,6 +351,24 @@ impl Config {
         load::load(Some(path.as_ref()), load::DEFAULT_ENV_PREFIX).map(|(config, _)| config)
     }
 
+    /// Parses TOML text (defaults for what it leaves out) and validates it, without the
+    /// environment; `origin` names the text in errors, as a file name would.
+    ///
+    /// ```
+    /// let config = proc_daemon::Config::from_toml_str("inline", "[shutdown]\ntimeout_ms = 100").unwrap();
+    /// assert_eq!(config.shutdown.timeout_ms, 100);
+    /// let err = proc_daemon::Config::from_toml_str("inline", "[shutdown]\ntimeout_ms = -1").unwrap_err();
+    /// assert!(err.to_string().contains("inline:2:14: shutdown.timeout_ms"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] with `origin:line:column: key: problem`, or the rule a value breaks.
+    pub fn from_toml_str(origin: &str, text: &str) -> Result<Self> {
+        let config = load::parse_str(origin, text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Like [`load_from_file`](Self::load_from_file) (or [`new`](Self::new) without a path) with
     /// environment variables named `<env_prefix>_<SECTION>_<KEY>`; also reports where the
     /// configuration came from.

@@ -1,0 +1,45 @@
+//! Configuration costs. `cargo bench -p proc-daemon --bench config`
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use proc_daemon::{Config, Daemon};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/daemon.toml");
+
+fn config(c: &mut Criterion) {
+    // SAFETY: set before criterion starts any thread; nothing else reads the environment yet.
+    unsafe {
+        std::env::set_var("DAEMON_LOGGING_LEVEL", "debug");
+        std::env::set_var("DAEMON_SHUTDOWN_TIMEOUT_MS", "2500");
+        std::env::set_var("DAEMON_APP_REGION", "eu-west");
+    }
+    let text = std::fs::read_to_string(EXAMPLE).unwrap();
+
+    c.bench_function("parse_example_toml", |b| {
+        b.iter(|| black_box(Config::from_toml_str("daemon.toml", black_box(&text)).unwrap()));
+    });
+
+    c.bench_function("load_example_file_with_env_overrides", |b| {
+        b.iter(|| black_box(Config::load_from_file(black_box(Path::new(EXAMPLE))).unwrap()));
+    });
+
+    c.bench_function("env_overlay_only", |b| {
+        b.iter(|| black_box(Config::new().unwrap()));
+    });
+
+    let builder =
+        Daemon::builder(Config::load_from_file(EXAMPLE).unwrap()).with_config_path(EXAMPLE);
+    let handle = builder.handle();
+    let mut changes = handle.subscribe_config();
+    c.bench_function("reload_cycle", |b| {
+        b.iter(|| {
+            handle.reload().unwrap();
+            black_box(changes.borrow_and_update().shutdown.timeout_ms);
+        });
+    });
+}
+
+criterion_group!(benches, config);
+criterion_main!(benches);
