@@ -355,8 +355,6 @@ async fn run_checked(
     check: health::SharedCheck,
     shared: &Shared,
 ) -> Result<(), Arc<str>> {
-    let config = shared.config.get();
-    let monitoring = &config.monitoring;
     // This run gets its own handle, so an unhealthy run can be stopped without stopping the
     // daemon; it is still cancelled by the daemon's shutdown.
     let token = shared.shutdown.token().child_token();
@@ -365,11 +363,16 @@ async fn run_checked(
         Err(panic) => return Err(panic),
     };
     tokio::pin!(run);
-    let interval = subsystem
-        .health_check_interval()
-        .unwrap_or_else(|| monitoring.health_check_interval());
+    let own_interval = subsystem.health_check_interval();
+    let settings = || {
+        let monitoring = shared.config.get().monitoring.clone();
+        (
+            own_interval.unwrap_or_else(|| monitoring.health_check_interval()),
+            monitoring.health_check_failures,
+        )
+    };
     let name = subsystem.name();
-    let unhealthy = health::watch(check, interval, monitoring.health_check_failures, name);
+    let unhealthy = health::watch(check, settings, name);
     tokio::select! {
         outcome = &mut run => outcome,
         reason = unhealthy => {

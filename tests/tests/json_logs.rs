@@ -8,14 +8,24 @@ const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
 #[cfg(feature = "json-logs")]
 #[test]
 fn json_logs_are_one_object_per_line() {
-    let mut daemon = Process::start(FIXTURE, &["idle", "count=1"], &[("DAEMON_LOGGING_JSON", "true")]);
+    let mut daemon = Process::start(
+        FIXTURE,
+        &["idle", "count=1"],
+        &[("DAEMON_LOGGING_JSON", "true")],
+    );
     daemon.wait_for("idle0: running");
     let started = daemon.wait_for("daemon `fixture` started");
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0));
-    assert!(started.starts_with('{') && started.ends_with('}'), "{started}");
+    assert!(
+        started.starts_with('{') && started.ends_with('}'),
+        "{started}"
+    );
     assert!(started.contains(r#""level":"INFO""#), "{started}");
-    assert!(started.contains(r#""message":"daemon `fixture` started 1 subsystem(s)"#), "{started}");
+    assert!(
+        started.contains(r#""message":"daemon `fixture` started 1 subsystem(s)"#),
+        "{started}"
+    );
 }
 
 #[cfg(not(feature = "json-logs"))]
