@@ -4,7 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use crate::signal::{self, SignalConfig, signal_name};
 use crate::supervisor::{SubsystemEntry, supervise};
 use crate::{
     Config, Error, Result, ShutdownHandle, Subsystem, SubsystemFn, SubsystemState, logging,
-    watchdog, watcher,
+    systemd, watchdog, watcher,
 };
 
 /// Why a daemon is shutting down.
@@ -68,6 +68,8 @@ pub(crate) struct Shared {
     entries: OnceLock<Box<[SubsystemEntry]>>,
     outcome: Mutex<Outcome>,
     lifecycle: Mutex<Lifecycle>,
+    /// Subsystems whose first run has not started yet.
+    unstarted: AtomicUsize,
 }
 
 /// Whether `run` is in progress, and the watchdog of its shutdown once that has started.
@@ -147,9 +149,36 @@ impl Shared {
     /// Starts shutdown: cancels every handle and, if the daemon is running, arms the watchdog
     /// here and now, so the deadlines hold even if the task running the daemon is wedged.
     pub(crate) fn request_shutdown(self: &Arc<Self>, reason: ShutdownReason) {
-        self.outcome().reason.get_or_insert(reason);
+        let first = {
+            let mut outcome = self.outcome();
+            let first = outcome.reason.is_none();
+            outcome.reason.get_or_insert(reason);
+            first
+        };
+        self.begin_shutdown(first);
+    }
+
+    /// Cancels every handle and arms the watchdog; the first time, also tells systemd.
+    fn begin_shutdown(self: &Arc<Self>, first: bool) {
         self.shutdown.trigger();
         self.arm_watchdog();
+        if first {
+            let reason = self.outcome().reason.clone();
+            systemd::stopping(&format!(
+                "stopping: {}",
+                reason.map_or_else(|| "shutdown requested".to_owned(), |r| r.to_string())
+            ));
+        }
+    }
+
+    /// Called once per subsystem when its first run has started (or it ended without one);
+    /// when the last one has, start-up is complete.
+    pub(crate) fn subsystem_started(&self) {
+        if self.unstarted.fetch_sub(1, Ordering::AcqRel) == 1 && !self.shutdown.is_shutdown() {
+            let count = self.entries().len();
+            tracing::info!("all {count} subsystem(s) are running");
+            systemd::ready(&format!("running {count} subsystem(s)"));
+        }
     }
 
     fn arm_watchdog(self: &Arc<Self>) {
@@ -166,17 +195,18 @@ impl Shared {
     }
 
     pub(crate) fn record_failure(self: &Arc<Self>, name: &str, error: &str) {
-        {
+        let first = {
             let mut outcome = self.outcome();
             outcome
                 .failure
                 .get_or_insert_with(|| Error::subsystem(name.to_owned(), error.to_owned()));
+            let first = outcome.reason.is_none();
             outcome
                 .reason
                 .get_or_insert_with(|| ShutdownReason::SubsystemFailed(name.to_owned()));
-        }
-        self.shutdown.trigger();
-        self.arm_watchdog();
+            first
+        };
+        self.begin_shutdown(first);
     }
 
     /// The names of subsystems whose task has not ended, for the force-exit log line.
@@ -234,6 +264,7 @@ impl DaemonBuilder {
                 entries: OnceLock::new(),
                 outcome: Mutex::new(Outcome::default()),
                 lifecycle: Mutex::new(Lifecycle::default()),
+                unstarted: AtomicUsize::new(0),
             }),
             pid_file,
         }
@@ -353,11 +384,17 @@ impl DaemonBuilder {
             std::process::id()
         );
 
+        // Pings stop when this task stops being polled: a wedged runtime gets restarted.
+        let watchdog_pings = systemd::watchdog_interval()
+            .map(|interval| tokio::spawn(systemd::keep_watchdog_fed(interval)));
         tokio::select! {
             () = tracker.wait() => shared.request_shutdown(ShutdownReason::AllStopped),
             () = shared.shutdown.cancelled() => {}
         }
         let overrun = shut_down(&shared, &tracker, &aborts).await;
+        if let Some(pings) = watchdog_pings {
+            pings.abort();
+        }
 
         let failure = shared.outcome().failure.take();
         if let Some(failure) = failure {
@@ -378,6 +415,9 @@ impl DaemonBuilder {
 /// not started because shutdown began during start-up).
 fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<Option<AbortHandle>> {
     let entries = shared.freeze_entries();
+    // One more than the subsystems, released below, so that start-up is complete only once
+    // every subsystem has been spawned (and at once when there are none).
+    shared.unstarted.store(entries.len() + 1, Ordering::Release);
     let mut aborts = Vec::with_capacity(entries.len());
     for (index, entry) in entries.iter().enumerate() {
         if shared.shutdown.is_shutdown() {
@@ -390,6 +430,7 @@ fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<Option<A
         let task = tracker.spawn(supervise(shared.clone(), index));
         aborts.push(Some(task.abort_handle()));
     }
+    shared.subsystem_started();
     aborts
 }
 

@@ -48,6 +48,7 @@ pub mod shutdown;
 pub mod signal;
 pub mod subsystem;
 mod supervisor;
+mod systemd;
 mod watchdog;
 mod watcher;
 

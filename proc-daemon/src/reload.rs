@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use crate::{Config, Error, Result, logging};
+use crate::{Config, Error, Result, logging, systemd};
 
 /// Where the configuration came from, so it can be read again.
 #[derive(Clone, Debug)]
@@ -100,6 +100,21 @@ impl LiveConfig {
             .reloading
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        systemd::reloading();
+        let outcome = self.reload_now(trigger);
+        // READY=1 either way: after a failed reload the daemon carries on with its old
+        // configuration, and systemd must not wait for a reload that will not come.
+        match &outcome {
+            Ok(()) => systemd::ready("running; configuration reloaded"),
+            Err(err) => systemd::ready(&format!(
+                "running; configuration reload failed: {}",
+                reason(err)
+            )),
+        }
+        outcome
+    }
+
+    fn reload_now(&self, trigger: &str) -> Result<()> {
         let origin = self.origin().clone();
         if let Some(path) = &origin.path
             && std::fs::metadata(path).is_ok_and(|m| m.len() == 0)

@@ -20,7 +20,7 @@ use crate::daemon::Shared;
 use crate::events::SubsystemEvent;
 use crate::restart::{Backoff, RestartWindow};
 use crate::subsystem::RunFuture;
-use crate::{Context, RestartPolicy, ShutdownHandle, Subsystem, SubsystemState, health};
+use crate::{Context, RestartPolicy, ShutdownHandle, Subsystem, SubsystemState, health, systemd};
 
 /// One registered subsystem and what the daemon knows about it.
 pub(crate) struct SubsystemEntry {
@@ -180,14 +180,21 @@ enum Next {
 pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
     let this = Supervised { shared, index };
     let mut restart: Option<Box<RestartState>> = None;
+    let mut first_run = true;
     loop {
         if this.shared.shutdown.is_shutdown() {
             this.entry()
                 .transition(SubsystemState::Stopped, None, &this.shared);
+            if first_run {
+                this.shared.subsystem_started();
+            }
             return;
         }
         this.entry()
             .transition(SubsystemState::Running, None, &this.shared);
+        if std::mem::take(&mut first_run) {
+            this.shared.subsystem_started();
+        }
         if let Some(state) = restart.as_deref_mut() {
             state.run_started = Instant::now();
         }
@@ -237,6 +244,7 @@ fn after_run(
     };
     if let Err(error) = &outcome {
         tracing::error!(subsystem = name, "subsystem `{name}` failed: {error}");
+        systemd::status(&format!("subsystem `{name}` failed: {error}"));
     }
     if !wants_restart {
         match outcome {
