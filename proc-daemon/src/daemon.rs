@@ -68,8 +68,9 @@ pub(crate) struct Shared {
     entries: OnceLock<Box<[SubsystemEntry]>>,
     outcome: Mutex<Outcome>,
     lifecycle: Mutex<Lifecycle>,
-    /// Subsystems whose first run has not started yet.
+    /// Subsystems whose first run has not started yet (1 before `run` starts them).
     unstarted: AtomicUsize,
+    started_at: OnceLock<std::time::Instant>,
 }
 
 /// Whether `run` is in progress, and the watchdog of its shutdown once that has started.
@@ -171,6 +172,36 @@ impl Shared {
         }
     }
 
+    /// Time since `run` began.
+    pub(crate) fn uptime(&self) -> Duration {
+        self.started_at
+            .get()
+            .map_or(Duration::ZERO, std::time::Instant::elapsed)
+    }
+
+    /// Ready: every subsystem has started, no critical one is down, and the daemon is not
+    /// stopping. Otherwise, why not.
+    pub(crate) fn readiness(&self) -> std::result::Result<(), String> {
+        if self.shutdown.is_shutdown() {
+            return Err("shutting down".to_owned());
+        }
+        let unstarted = self.unstarted.load(Ordering::Acquire);
+        if unstarted > 0 {
+            return Err("starting".to_owned());
+        }
+        for entry in self.entries() {
+            let state = entry.state();
+            let down = matches!(
+                state,
+                SubsystemState::Starting | SubsystemState::Restarting | SubsystemState::Failed
+            );
+            if down && entry.subsystem.critical() {
+                return Err(format!("critical subsystem `{}` is {state}", entry.name()));
+            }
+        }
+        Ok(())
+    }
+
     /// Called once per subsystem when its first run has started (or it ended without one);
     /// when the last one has, start-up is complete.
     pub(crate) fn subsystem_started(&self) {
@@ -264,7 +295,8 @@ impl DaemonBuilder {
                 entries: OnceLock::new(),
                 outcome: Mutex::new(Outcome::default()),
                 lifecycle: Mutex::new(Lifecycle::default()),
-                unstarted: AtomicUsize::new(0),
+                unstarted: AtomicUsize::new(1),
+                started_at: OnceLock::new(),
             }),
             pid_file,
         }
@@ -369,6 +401,12 @@ impl DaemonBuilder {
         let _signals = signal::attach(&shared);
         logging::init(&shared.config.get());
         let _pid_file = self.pid_file.map(PidFile::acquire).transpose()?;
+        let _ = shared.started_at.set(std::time::Instant::now());
+        #[cfg(feature = "admin")]
+        let _admin = match shared.config.get().admin.clone() {
+            Some(admin) => Some(crate::admin::start(admin.bind, shared.clone()).await?),
+            None => None,
+        };
         let _watcher = match shared.config.path() {
             Some(path) if shared.config.get().hot_reload => watcher::watch(&path, &shared),
             _ => None,
@@ -527,6 +565,10 @@ pub struct SubsystemStatus {
     pub restarts: u32,
     /// The last failure, if any.
     pub last_error: Option<String>,
+    /// Panics caught in its runs.
+    pub panics: u32,
+    /// Failed or hung health checks.
+    pub health_check_failures: u32,
 }
 
 impl DaemonHandle {
@@ -539,6 +581,22 @@ impl DaemonHandle {
     #[must_use]
     pub fn is_shutting_down(&self) -> bool {
         self.shared.shutdown.is_shutdown()
+    }
+
+    /// `Ok` when the daemon is ready — every subsystem has started, no critical subsystem is
+    /// starting, restarting or failed, and it is not shutting down — otherwise the reason.
+    /// This is what `/readyz` answers.
+    ///
+    /// # Errors
+    /// Why the daemon is not ready, e.g. ``critical subsystem `db` is restarting``.
+    pub fn readiness(&self) -> std::result::Result<(), String> {
+        self.shared.readiness()
+    }
+
+    /// Time since the daemon started running.
+    #[must_use]
+    pub fn uptime(&self) -> Duration {
+        self.shared.uptime()
     }
 
     /// Why shutdown started, once it has.
@@ -559,11 +617,16 @@ impl DaemonHandle {
         self.shared.with_entries(|entries| {
             entries
                 .iter()
-                .map(|entry| SubsystemStatus {
-                    name: entry.name().to_owned(),
-                    state: entry.state(),
-                    restarts: entry.restarts(),
-                    last_error: entry.last_error().map(|e| e.to_string()),
+                .map(|entry| {
+                    let failures = entry.failure_record();
+                    SubsystemStatus {
+                        name: entry.name().to_owned(),
+                        state: entry.state(),
+                        restarts: entry.restarts(),
+                        last_error: failures.last_error.map(|e| e.to_string()),
+                        panics: failures.panics,
+                        health_check_failures: failures.health_failures,
+                    }
                 })
                 .collect()
         })

@@ -19,6 +19,7 @@ pub(crate) type SharedCheck = Arc<dyn Fn() -> bool + Send + Sync>;
 pub(crate) async fn watch(
     check: SharedCheck,
     settings: impl Fn() -> (Duration, u32),
+    on_failure: impl Fn(),
     name: &str,
 ) -> Arc<str> {
     let (mut interval, _) = settings();
@@ -70,6 +71,7 @@ pub(crate) async fn watch(
             continue;
         }
         failures += 1;
+        on_failure();
         tracing::warn!(
             subsystem = name,
             failures,
@@ -101,7 +103,7 @@ mod tests {
         // Healthy, unhealthy, healthy (resets), then unhealthy for good.
         let check: SharedCheck =
             Arc::new(move || !matches!(counter.fetch_add(1, Ordering::SeqCst), 1 | 3..));
-        let reason = watch(check, || (Duration::from_secs(1), 3), "t").await;
+        let reason = watch(check, || (Duration::from_secs(1), 3), || {}, "t").await;
         assert_eq!(&*reason, "unhealthy: 3 consecutive health checks failed");
         assert_eq!(calls.load(Ordering::SeqCst), 6);
     }
@@ -130,6 +132,7 @@ mod tests {
                     1,
                 )
             },
+            || {},
             "t",
         )
         .await;
@@ -146,7 +149,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_panicking_check_counts_as_failed() {
         let check: SharedCheck = Arc::new(|| panic!("check exploded"));
-        let reason = watch(check, || (Duration::from_millis(10), 2), "t").await;
+        let reason = watch(check, || (Duration::from_millis(10), 2), || {}, "t").await;
         assert!(reason.contains("2 consecutive"));
     }
 }

@@ -29,6 +29,8 @@
 
 extern crate self as proc_daemon;
 
+#[cfg(feature = "admin")]
+mod admin;
 mod cleanup;
 mod cli;
 pub mod config;
@@ -40,6 +42,8 @@ mod health;
 mod launcher;
 mod log_file;
 pub mod logging;
+#[cfg(feature = "admin")]
+mod metrics;
 mod pidfile;
 mod private;
 mod reload;
@@ -55,7 +59,7 @@ mod watcher;
 #[cfg(feature = "macros")]
 pub use proc_daemon_macros::{daemon, subsystem};
 
-pub use config::{Config, LogLevel, MonitoringConfig};
+pub use config::{AdminConfig, Config, LogLevel, MonitoringConfig};
 pub use context::Context;
 pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, ShutdownReason, SubsystemStatus};
 pub use error::{Error, Result};

@@ -194,6 +194,7 @@ fn keep_restart_only_settings(current: &Config, fresh: &mut Config) {
     );
     keep("pid_file", &current.pid_file, &mut fresh.pid_file);
     keep("hot_reload", &current.hot_reload, &mut fresh.hot_reload);
+    keep("admin", &current.admin, &mut fresh.admin);
     keep(
         "logging.json",
         &current.logging.json,

@@ -28,7 +28,8 @@ pub(crate) struct SubsystemEntry {
     state: AtomicU8,
     restarts: AtomicU32,
     /// `Arc<String>` rather than `Arc<str>`: a thin pointer keeps every entry 8 bytes smaller.
-    last_error: Mutex<Option<Arc<String>>>,
+    /// Allocated at the first failure: an idle subsystem carries only the pointer.
+    failures: Mutex<Option<Box<Failures>>>,
     exited: AtomicBool,
 }
 
@@ -47,7 +48,7 @@ impl SubsystemEntry {
             subsystem,
             state: AtomicU8::new(SubsystemState::Starting as u8),
             restarts: AtomicU32::new(0),
-            last_error: Mutex::new(None),
+            failures: Mutex::new(None),
             exited: AtomicBool::new(false),
         }
     }
@@ -73,20 +74,32 @@ impl SubsystemEntry {
         self.restarts.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn last_error(&self) -> Option<Arc<String>> {
-        self.last_error
+    fn failures(&self) -> std::sync::MutexGuard<'_, Option<Box<Failures>>> {
+        self.failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    }
+
+    /// The failure counts and last error, for status and metrics.
+    pub(crate) fn failure_record(&self) -> Failures {
+        self.failures().as_deref().cloned().unwrap_or_default()
+    }
+
+    fn note(&self, record: impl FnOnce(&mut Failures)) {
+        record(self.failures().get_or_insert_with(Box::default));
+    }
+
+    pub(crate) fn note_panic(&self) {
+        self.note(|f| f.panics += 1);
+    }
+
+    pub(crate) fn note_health_failure(&self) {
+        self.note(|f| f.health_failures += 1);
     }
 
     pub(crate) fn transition(&self, to: SubsystemState, error: Option<&Arc<str>>, shared: &Shared) {
         if let Some(error) = error {
-            *self
-                .last_error
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                Some(Arc::new(error.to_string()));
+            self.note(|f| f.last_error = Some(Arc::new(error.to_string())));
         }
         self.state.store(to as u8, Ordering::Release);
         self.announce(to, error, shared);
@@ -160,6 +173,14 @@ impl Drop for Supervised {
     }
 }
 
+/// What has gone wrong with a subsystem so far.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Failures {
+    pub(crate) last_error: Option<Arc<String>>,
+    pub(crate) panics: u32,
+    pub(crate) health_failures: u32,
+}
+
 /// Restart bookkeeping, allocated on the first restart only.
 struct RestartState {
     window: RestartWindow,
@@ -198,7 +219,7 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
         if let Some(state) = restart.as_deref_mut() {
             state.run_started = Instant::now();
         }
-        let outcome = run_once(&*this.entry().subsystem, &this.shared).await;
+        let outcome = run_once(this.entry(), &this.shared).await;
         match after_run(this.entry(), &this.shared, &mut restart, outcome) {
             Next::End => return,
             Next::Restart(delay) => {
@@ -320,26 +341,27 @@ fn end_failed(entry: &SubsystemEntry, shared: &Arc<Shared>, error: &Arc<str>, wh
 }
 
 /// One run, under its health check if it has one (and health checks are on).
-fn run_once<'a>(subsystem: &'a dyn Subsystem, shared: &'a Shared) -> RunOnce<'a> {
+fn run_once<'a>(entry: &'a SubsystemEntry, shared: &'a Shared) -> RunOnce<'a> {
+    let subsystem = &*entry.subsystem;
     let check = if shared.config.get().monitoring.health_checks {
         subsystem.health_check()
     } else {
         None
     };
     match check {
-        None => match start_run(subsystem, shared.shutdown.clone(), shared) {
+        None => match start_run(entry, shared.shutdown.clone(), shared) {
             Ok(run) => RunOnce::Plain(run),
             Err(panic) => RunOnce::Panicked(Some(panic)),
         },
         // Boxed: the health machinery's state (an interval, a join handle) would otherwise be
         // carried by every supervisor, checked or not.
-        Some(check) => RunOnce::Checked(Box::pin(run_checked(subsystem, check.into(), shared))),
+        Some(check) => RunOnce::Checked(Box::pin(run_checked(entry, check.into(), shared))),
     }
 }
 
 /// The future of [`run_once`]: as small as its largest variant, a boxed future.
 enum RunOnce<'a> {
-    Plain(CatchUnwind),
+    Plain(CatchUnwind<'a>),
     Checked(Pin<Box<dyn Future<Output = Result<(), Arc<str>>> + Send + 'a>>),
     Panicked(Option<Arc<str>>),
 }
@@ -359,14 +381,15 @@ impl Future for RunOnce<'_> {
 }
 
 async fn run_checked(
-    subsystem: &dyn Subsystem,
+    entry: &SubsystemEntry,
     check: health::SharedCheck,
     shared: &Shared,
 ) -> Result<(), Arc<str>> {
+    let subsystem = &*entry.subsystem;
     // This run gets its own handle, so an unhealthy run can be stopped without stopping the
     // daemon; it is still cancelled by the daemon's shutdown.
     let token = shared.shutdown.token().child_token();
-    let run = match start_run(subsystem, ShutdownHandle::from_token(token.clone()), shared) {
+    let run = match start_run(entry, ShutdownHandle::from_token(token.clone()), shared) {
         Ok(run) => run,
         Err(panic) => return Err(panic),
     };
@@ -380,7 +403,7 @@ async fn run_checked(
         )
     };
     let name = subsystem.name();
-    let unhealthy = health::watch(check, settings, name);
+    let unhealthy = health::watch(check, settings, || entry.note_health_failure(), name);
     tokio::select! {
         outcome = &mut run => outcome,
         reason = unhealthy => {
@@ -398,15 +421,20 @@ async fn run_checked(
 }
 
 /// Starts one run; a panic while creating its future is its failure.
-fn start_run(
-    subsystem: &dyn Subsystem,
+fn start_run<'a>(
+    entry: &'a SubsystemEntry,
     handle: ShutdownHandle,
     shared: &Shared,
-) -> Result<CatchUnwind, Arc<str>> {
+) -> Result<CatchUnwind<'a>, Arc<str>> {
     let context = Context::live(handle, shared.config.subscribe());
-    catch_unwind(AssertUnwindSafe(|| subsystem.run_with_context(context)))
-        .map(|future| CatchUnwind { future })
-        .map_err(|payload| panic_message(payload.as_ref()))
+    catch_unwind(AssertUnwindSafe(|| {
+        entry.subsystem.run_with_context(context)
+    }))
+    .map(|future| CatchUnwind { future, entry })
+    .map_err(|payload| {
+        entry.note_panic();
+        panic_message(payload.as_ref())
+    })
 }
 
 /// Waits `delay`; `false` if shutdown began first. Boxed so the sleep's state is only allocated
@@ -432,12 +460,14 @@ fn panic_message(payload: &(dyn Any + Send)) -> Arc<str> {
     format!("panicked: {text}").into()
 }
 
-/// Polls a run future; its error, or a panic, becomes the run's failure message.
-struct CatchUnwind {
+/// Polls a run future; its error, or a panic (counted on the entry), becomes the run's failure
+/// message.
+struct CatchUnwind<'a> {
     future: RunFuture,
+    entry: &'a SubsystemEntry,
 }
 
-impl Future for CatchUnwind {
+impl Future for CatchUnwind<'_> {
     type Output = Result<(), Arc<str>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
@@ -446,7 +476,10 @@ impl Future for CatchUnwind {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(Ok(()))) => Poll::Ready(Ok(())),
             Ok(Poll::Ready(Err(error))) => Poll::Ready(Err(error.to_string().into())),
-            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+            Err(payload) => {
+                self.entry.note_panic();
+                Poll::Ready(Err(panic_message(payload.as_ref())))
+            }
         }
     }
 }
@@ -643,9 +676,9 @@ mod footprint {
         let supervise = super::supervise(shared.clone(), 0);
         let size = std::mem::size_of_val(&supervise);
         assert!(size <= 96, "supervise future is {size} bytes");
-        let run = super::run_once(&*shared.entries()[0].subsystem, &shared);
+        let run = super::run_once(&shared.entries()[0], &shared);
         let size = std::mem::size_of_val(&run);
-        assert!(size <= 32, "run_once future is {size} bytes");
+        assert!(size <= 40, "run_once future is {size} bytes");
         assert!(std::mem::size_of::<super::SubsystemEntry>() <= 40);
     }
 }

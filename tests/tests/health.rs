@@ -50,3 +50,24 @@ fn health_checks_can_be_turned_off() {
         daemon.transcript()
     );
 }
+
+#[test]
+fn a_blocking_health_check_stalls_nothing_and_counts_as_failed() {
+    let flag_arg = "unhealthy_when=/nonexistent-flag".to_owned();
+    let mut daemon = Process::start(
+        FIXTURE,
+        &["health", &flag_arg, "check_blocks=1", "interval_ms=30"],
+        &[
+            ("DAEMON_MONITORING_HEALTH_CHECK_FAILURES", "3"),
+            // One worker: a check run on it would freeze the ticker.
+            ("DAEMON_PERFORMANCE_WORKER_THREADS", "1"),
+        ],
+    );
+    daemon.wait_for("checked: health check blocking");
+    let ticks_then = daemon.count("ticker: tick");
+    daemon.wait_for(&format!("ticker: tick {}", ticks_then + 20));
+    daemon.wait_for("health check of subsystem `checked` is still running after 30ms");
+    daemon.wait_for("subsystem `checked` is unhealthy: 3 consecutive health checks failed");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+}

@@ -88,6 +88,14 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.monitoring.health_check_failures = parse_int(v)?;
         Ok(())
     }),
+    ("admin.bind", |c, v| {
+        let bind = v
+            .trim()
+            .parse()
+            .map_err(|_| "expected an address and port, like 127.0.0.1:9090".to_owned())?;
+        c.admin = Some(super::AdminConfig { bind });
+        Ok(())
+    }),
     ("hot_reload", |c, v| {
         c.hot_reload = parse_bool(v)?;
         Ok(())
@@ -166,7 +174,7 @@ pub(crate) fn parse_str(origin: &str, text: &str) -> Result<Config> {
 }
 
 /// The sections whose variables are all ours: an unknown `<PREFIX>_SHUTDOWN_...` is a typo.
-const SECTIONS: [&str; 4] = ["logging", "shutdown", "performance", "monitoring"];
+const SECTIONS: [&str; 5] = ["logging", "shutdown", "performance", "monitoring", "admin"];
 
 fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {
     // One pass over the environment: only our variables, in a stable order.

@@ -29,6 +29,9 @@
 //! health_check_interval_ms = 10000
 //! health_check_failures = 3       # consecutive failed checks before a restart
 //!
+//! [admin]             # present = on: /healthz, /readyz, /status, /metrics
+//! bind = "127.0.0.1:9090"
+//!
 //! [app]               # free-form, read with `config.app::<T>()`
 //! ```
 
@@ -77,6 +80,9 @@ pub struct Config {
     pub performance: PerformanceConfig,
     /// Health checks.
     pub monitoring: MonitoringConfig,
+    /// The admin HTTP endpoint (`/healthz`, `/readyz`, `/status`, `/metrics`); off unless
+    /// this section is present.
+    pub admin: Option<AdminConfig>,
     /// The PID file, locked for the daemon's life. None: no PID file.
     pub pid_file: Option<PathBuf>,
     /// Reload the configuration when its file changes (the directory is watched, so editors
@@ -210,6 +216,24 @@ impl<'de> Deserialize<'de> for LogFilter {
     }
 }
 
+/// `[admin]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct AdminConfig {
+    /// Where the endpoint listens. Loopback by default; any other address exposes it, which
+    /// is then the operator's explicit choice.
+    pub bind: std::net::SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 9090)),
+        }
+    }
+}
+
 /// How verbose logs are.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -273,6 +297,7 @@ impl Default for Config {
             shutdown: ShutdownConfig::default(),
             performance: PerformanceConfig::default(),
             monitoring: MonitoringConfig::default(),
+            admin: None,
             pid_file: None,
             hot_reload: false,
             app: toml::Table::new(),
@@ -466,6 +491,9 @@ impl Config {
         }
         if let Some(pid_file) = &self.pid_file {
             check_writable_location("pid_file", pid_file)?;
+        }
+        if self.admin.is_some() && !cfg!(feature = "admin") {
+            return Err(Error::config("[admin] needs proc-daemon's `admin` feature"));
         }
         if let Some(file) = &self.logging.file {
             check_writable_location("logging.file", file)?;

@@ -121,6 +121,7 @@ fn build(
                 options.get("unhealthy_when").expect("unhealthy_when=PATH"),
             );
             let runs = Arc::new(AtomicU32::new(0));
+            let blocks = options.contains_key("check_blocks");
             daemon
                 .with_subsystem_fn("ticker", |shutdown| async move {
                     // Shows time passing, so a test can wait for many intervals without sleeping.
@@ -144,6 +145,11 @@ fn build(
                         }
                     })
                     .health_check(move || {
+                        if blocks {
+                            println!("checked: health check blocking");
+                            // A check stuck in a blocking call; it must not stall anything else.
+                            std::thread::sleep(Duration::from_secs(3600));
+                        }
                         let healthy = !flag.exists();
                         println!("checked: health {healthy}");
                         healthy

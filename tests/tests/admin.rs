@@ -1,0 +1,275 @@
+//! The admin endpoint of a running daemon, spoken to over plain TCP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use tests::{Exit, PATIENCE, Process, scratch_dir};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
+
+/// Starts the fixture with the admin endpoint on a free port; returns it and the address.
+fn start(args: &[&str], env: &[(&str, &str)]) -> (Process, String) {
+    let mut all_env = vec![("DAEMON_ADMIN_BIND", "127.0.0.1:0")];
+    all_env.extend_from_slice(env);
+    let mut daemon = Process::start(FIXTURE, args, &all_env);
+    let line = daemon.wait_for("admin endpoint listening on http://");
+    let address = line.rsplit("http://").next().unwrap().trim().to_owned();
+    (daemon, address)
+}
+
+/// One response: status code and body.
+fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, String) {
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    let code = status
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap();
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).unwrap();
+        if header.trim().is_empty() {
+            break;
+        }
+        if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (code, String::from_utf8(body).unwrap())
+}
+
+fn connect(address: &str) -> BufReader<TcpStream> {
+    let stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    BufReader::new(stream)
+}
+
+fn send(connection: &mut BufReader<TcpStream>, raw: &str) -> (u16, String) {
+    connection.get_mut().write_all(raw.as_bytes()).unwrap();
+    read_response(connection)
+}
+
+fn get(address: &str, path: &str) -> (u16, String) {
+    send(
+        &mut connect(address),
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+    )
+}
+
+#[test]
+fn probes_status_and_metrics() {
+    let (mut daemon, address) = start(&["idle", "count=2"], &[]);
+    daemon.wait_for("all 2 subsystem(s) are running");
+
+    assert_eq!(get(&address, "/healthz"), (200, "ok\n".to_owned()));
+    assert_eq!(get(&address, "/readyz"), (200, "ready\n".to_owned()));
+
+    let (code, body) = get(&address, "/status");
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status["name"], "fixture");
+    assert_eq!(status["ready"], true);
+    assert_eq!(status["config_source"], "defaults and environment");
+    assert_eq!(status["subsystems"][0]["name"], "idle0");
+    assert_eq!(status["subsystems"][1]["state"], "running");
+    assert_eq!(status["subsystems"][1]["restarts"], 0);
+
+    let (code, body) = get(&address, "/metrics");
+    assert_eq!(code, 200);
+    let lines = body.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text format");
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in:\n{body}"))
+    };
+    assert_eq!(
+        value(
+            "proc_daemon_subsystem_state",
+            &[("subsystem", "idle0"), ("state", "running")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            "proc_daemon_subsystem_state",
+            &[("subsystem", "idle0"), ("state", "failed")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            "proc_daemon_subsystem_restarts_total",
+            &[("subsystem", "idle1")]
+        ),
+        0.0
+    );
+    assert_eq!(value("proc_daemon_ready", &[]), 1.0);
+    assert!(value("process_resident_memory_bytes", &[]) > 1_000_000.0);
+    assert!(value("process_open_fds", &[]) >= 3.0);
+    assert!(value("process_threads", &[]) >= 2.0);
+
+    assert_eq!(get(&address, "/nope").0, 404);
+    let mut connection = connect(&address);
+    assert_eq!(
+        send(
+            &mut connection,
+            "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        )
+        .0,
+        405
+    );
+
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+}
+
+#[test]
+fn malformed_and_oversized_requests_get_4xx_and_change_nothing() {
+    let (mut daemon, address) = start(&["idle", "count=1"], &[]);
+    daemon.wait_for("all 1 subsystem(s) are running");
+    assert_eq!(send(&mut connect(&address), "NONSENSE\r\n\r\n").0, 400);
+    let huge = format!(
+        "GET /status HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let mut connection = connect(&address);
+    let _ = connection.get_mut().write_all(huge.as_bytes());
+    let (code, _) = read_response(&mut connection);
+    assert_eq!(code, 431, "headers over 16 KiB");
+    assert_eq!(get(&address, "/healthz").0, 200);
+    assert_eq!(daemon.count("idle0: cancelled"), 0);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0));
+}
+
+#[test]
+fn readyz_flips_at_shutdown_start_and_new_connections_are_refused() {
+    let (mut daemon, address) = start(
+        &["slow-stop"],
+        &[
+            ("DAEMON_SHUTDOWN_TIMEOUT_MS", "60000"),
+            ("DAEMON_SHUTDOWN_FORCE_TIMEOUT_MS", "60000"),
+            ("DAEMON_SHUTDOWN_KILL_TIMEOUT_MS", "60000"),
+        ],
+    );
+    daemon.wait_for("all 1 subsystem(s) are running");
+    let mut kept_alive = connect(&address);
+    let request = "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_eq!(send(&mut kept_alive, request), (200, "ready\n".to_owned()));
+    daemon.signal(libc::SIGTERM);
+    daemon.wait_for("slow: cleaning up");
+    assert_eq!(
+        send(&mut kept_alive, request),
+        (503, "not ready: shutting down\n".to_owned())
+    );
+    let deadline = Instant::now() + PATIENCE;
+    while TcpStream::connect(&address).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting after shutdown began"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(143));
+}
+
+#[test]
+fn readyz_is_503_while_a_critical_subsystem_is_down() {
+    let (mut daemon, address) = start(
+        &[
+            "runs",
+            "policy=backoff",
+            "fail=100000",
+            "max_restarts=100000",
+        ],
+        &[],
+    );
+    daemon.wait_for("restarting subsystem `flaky`");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (code, body) = get(&address, "/readyz");
+        if code == 503 {
+            assert!(
+                body.starts_with("not ready: critical subsystem `flaky` is "),
+                "{body}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never 503 while `flaky` keeps failing"
+        );
+    }
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0));
+}
+
+#[test]
+fn status_and_metrics_show_a_health_check_restart() {
+    let dir = scratch_dir("admin-health");
+    let flag = dir.join("unhealthy");
+    let flag_arg = format!("unhealthy_when={}", flag.display());
+    let (mut daemon, address) = start(
+        &["health", &flag_arg],
+        &[("DAEMON_MONITORING_HEALTH_CHECK_FAILURES", "2")],
+    );
+    daemon.wait_for("checked: run 1");
+    std::fs::write(&flag, "").unwrap();
+    daemon.wait_for("checked: cancelled in run 1");
+    std::fs::remove_file(&flag).unwrap();
+    daemon.wait_for("checked: run 2");
+    let (_, body) = get(&address, "/status");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let checked = status["subsystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "checked")
+        .unwrap()
+        .clone();
+    assert_eq!(checked["restarts"], 1, "{body}");
+    assert!(
+        checked["health_check_failures"].as_u64().unwrap() >= 2,
+        "{body}"
+    );
+    assert_eq!(
+        checked["last_error"],
+        "unhealthy: 2 consecutive health checks failed"
+    );
+    let (_, metrics) = get(&address, "/metrics");
+    assert!(
+        metrics.contains("proc_daemon_subsystem_restarts_total{subsystem=\"checked\"} 1"),
+        "{metrics}"
+    );
+    assert_eq!(get(&address, "/healthz").0, 200);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0));
+}
+
+#[test]
+fn a_port_in_use_stops_start_up_with_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let mut daemon = Process::start(FIXTURE, &["idle"], &[("DAEMON_ADMIN_BIND", &address)]);
+    assert_eq!(daemon.wait_exit(), Exit::Code(1));
+    daemon.wait_for(&format!(
+        "admin endpoint: cannot listen on {address}: Address already in use"
+    ));
+    assert_eq!(daemon.count("idle0: running"), 0);
+}
