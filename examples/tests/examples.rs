@@ -119,3 +119,111 @@ fn config_on_the_command_line_wins_and_is_checked() {
     assert_eq!(usage.wait_exit(), Exit::Code(64));
     usage.wait_for("simple: --config needs a path");
 }
+
+/// One GET over plain TCP: status code and body.
+fn http_get(address: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (code, body)
+}
+
+#[test]
+fn metrics_server_exposes_probes_and_metrics() {
+    let mut daemon = Process::start(
+        env!("CARGO_BIN_EXE_metrics_server"),
+        &[],
+        &[("DAEMON_ADMIN_BIND", "127.0.0.1:0")],
+    );
+    let line = daemon.wait_for("admin endpoint listening on http://");
+    let address = line.rsplit("http://").next().unwrap().trim().to_owned();
+    daemon.wait_for("worker: processing batches of 100");
+    daemon.wait_for("all 1 subsystem(s) are running");
+    assert_eq!(http_get(&address, "/healthz").0, 200);
+    assert_eq!(http_get(&address, "/readyz").0, 200);
+    let (code, metrics) = http_get(&address, "/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("proc_daemon_subsystem_state{subsystem=\"worker\",state=\"running\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE process_cpu_seconds_total counter"),
+        "{metrics}"
+    );
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.wait_for("worker: stopped after");
+}
+
+/// The deployment files promise what the example's configuration does.
+#[test]
+fn deploy_files_match_the_example() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let config =
+        proc_daemon::Config::load_from_file(format!("{root}/examples/metrics_server.toml"))
+            .unwrap();
+    let kill_seconds = config.shutdown.kill_timeout_ms / 1000;
+
+    let unit = std::fs::read_to_string(format!("{root}/deploy/metrics_server.service")).unwrap();
+    for line in [
+        "Type=notify-reload",
+        "RestartPreventExitStatus=78",
+        "KillSignal=SIGTERM",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "unit lacks {line}");
+    }
+    assert!(
+        unit.lines().any(|l| l.starts_with("WatchdogSec=")),
+        "unit lacks WatchdogSec"
+    );
+    let stop: u64 = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("TimeoutStopSec="))
+        .and_then(|v| v.trim_end_matches('s').parse().ok())
+        .expect("TimeoutStopSec");
+    assert!(
+        stop > kill_seconds,
+        "systemd would SIGKILL before the daemon's own kill deadline"
+    );
+
+    let manifest =
+        std::fs::read_to_string(format!("{root}/deploy/metrics_server.k8s.yaml")).unwrap();
+    let grace: u64 = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("terminationGracePeriodSeconds:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("terminationGracePeriodSeconds");
+    assert!(
+        grace > kill_seconds,
+        "Kubernetes would SIGKILL before the daemon's own kill deadline"
+    );
+    for probe in ["path: /healthz", "path: /readyz", "containerPort: 9090"] {
+        assert!(manifest.contains(probe), "manifest lacks {probe}");
+    }
+    let port = config.admin.expect("[admin] in the example").bind.port();
+    assert_eq!(
+        port, 9090,
+        "the manifest's port is the example's admin port"
+    );
+    // The embedded config must itself be valid.
+    let embedded = manifest
+        .split("daemon.toml: |\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .fold(String::new(), |text, line| text + &line[4..] + "\n");
+    proc_daemon::Config::from_toml_str("k8s ConfigMap", &embedded).unwrap();
+}
