@@ -148,6 +148,7 @@ fn metrics_server_exposes_probes_and_metrics() {
     );
     let line = daemon.wait_for("admin endpoint listening on http://");
     let address = line.rsplit("http://").next().unwrap().trim().to_owned();
+    // Printed after the worker has registered its metrics.
     daemon.wait_for("worker: processing batches of 100");
     daemon.wait_for("all 1 subsystem(s) are running");
     assert_eq!(http_get(&address, "/healthz").0, 200);

@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use crate::daemon::Shared;
-use crate::{Error, Result, metrics};
+use crate::{Error, Result, exposition};
 
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -114,7 +114,7 @@ fn respond(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>
         "/status" => text(StatusCode::OK, status_json(shared), "application/json"),
         "/metrics" => text(
             StatusCode::OK,
-            metrics::render(shared, shared.uptime(), shared.readiness().is_ok()),
+            exposition::render(shared, shared.uptime(), shared.readiness().is_ok()),
             "text/plain; version=0.0.4; charset=utf-8",
         ),
         _ => text(

@@ -26,6 +26,8 @@ use crate::{Config, Result, ShutdownHandle};
 pub struct Context {
     shutdown: ShutdownHandle,
     config: watch::Receiver<Arc<Config>>,
+    #[cfg(feature = "metrics")]
+    metrics: crate::metrics::MetricsCollector,
 }
 
 impl Context {
@@ -37,14 +39,25 @@ impl Context {
         Self {
             shutdown,
             config: watch::Sender::new(config).subscribe(),
+            #[cfg(feature = "metrics")]
+            metrics: crate::metrics::MetricsCollector::new(),
         }
     }
 
-    pub(crate) const fn live(
-        shutdown: ShutdownHandle,
-        config: watch::Receiver<Arc<Config>>,
-    ) -> Self {
-        Self { shutdown, config }
+    pub(crate) fn live(shutdown: ShutdownHandle, shared: &crate::daemon::Shared) -> Self {
+        Self {
+            shutdown,
+            config: shared.config.subscribe(),
+            #[cfg(feature = "metrics")]
+            metrics: shared.metrics.clone(),
+        }
+    }
+
+    /// The daemon's application metrics (served on `/metrics` when `[admin]` is on).
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn metrics(&self) -> &crate::metrics::MetricsCollector {
+        &self.metrics
     }
 
     /// The run's shutdown handle.

@@ -68,6 +68,8 @@ pub(crate) struct Shared {
     entries: OnceLock<Box<[SubsystemEntry]>>,
     outcome: Mutex<Outcome>,
     lifecycle: Mutex<Lifecycle>,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: crate::metrics::MetricsCollector,
     /// Subsystems whose first run has not started yet (1 before `run` starts them).
     unstarted: AtomicUsize,
     started_at: OnceLock<std::time::Instant>,
@@ -295,6 +297,8 @@ impl DaemonBuilder {
                 entries: OnceLock::new(),
                 outcome: Mutex::new(Outcome::default()),
                 lifecycle: Mutex::new(Lifecycle::default()),
+                #[cfg(feature = "metrics")]
+                metrics: crate::metrics::MetricsCollector::new(),
                 unstarted: AtomicUsize::new(1),
                 started_at: OnceLock::new(),
             }),
@@ -597,6 +601,13 @@ impl DaemonHandle {
     #[must_use]
     pub fn uptime(&self) -> Duration {
         self.shared.uptime()
+    }
+
+    /// The daemon's application metrics, served on `/metrics` with the built-in ones.
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn metrics(&self) -> crate::metrics::MetricsCollector {
+        self.shared.metrics.clone()
     }
 
     /// Why shutdown started, once it has.

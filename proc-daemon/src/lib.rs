@@ -38,12 +38,14 @@ mod context;
 mod daemon;
 pub mod error;
 mod events;
+#[cfg(feature = "admin")]
+mod exposition;
 mod health;
 mod launcher;
 mod log_file;
 pub mod logging;
-#[cfg(feature = "admin")]
-mod metrics;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod pidfile;
 mod private;
 mod reload;

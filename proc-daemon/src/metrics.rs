@@ -1,212 +1,409 @@
-//! The daemon's built-in metrics in Prometheus text format 0.0.4: every subsystem's state,
-//! restarts, panics and failed health checks; reloads by result; readiness, uptime; and the
-//! process collector's `process_*` series read from `/proc`.
+//! Application metrics: counters, gauges and histograms, with labels, exposed on the admin
+//! endpoint's `/metrics` next to the daemon's own.
+//!
+//! Hot paths hold a handle ([`Counter`], [`Gauge`], [`Histogram`]): an update is one atomic
+//! operation on memory the handle already points to, with no lock, lookup or allocation. The
+//! by-name calls of the published API (`increment_counter`, `set_gauge`, `record_histogram`)
+//! look the series up under a read lock first.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use crate::SubsystemState;
-use crate::daemon::Shared;
+/// A monotonic counter. Cheap to clone; clones update the same series.
+#[derive(Clone, Debug)]
+pub struct Counter(Arc<AtomicU64>);
 
-const STATES: [SubsystemState; 6] = [
-    SubsystemState::Starting,
-    SubsystemState::Running,
-    SubsystemState::Stopping,
-    SubsystemState::Stopped,
-    SubsystemState::Failed,
-    SubsystemState::Restarting,
+impl Counter {
+    /// Adds `n`.
+    #[inline]
+    pub fn increment(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The current value.
+    #[must_use]
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Gauge(Arc<AtomicU64>);
+
+impl Gauge {
+    /// Sets the value.
+    #[inline]
+    pub fn set(&self, value: f64) {
+        self.0.store(value.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The current value.
+    #[must_use]
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// The default histogram buckets (seconds, as Prometheus client libraries use).
+pub const DEFAULT_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Escapes a label value as the text format requires.
-fn label(value: &str) -> String {
+#[derive(Debug)]
+struct HistogramCore {
+    bounds: Vec<f64>,
+    /// One per bound, plus `+Inf`; each counts its own bucket (made cumulative on render).
+    buckets: Vec<AtomicU64>,
+    sum_bits: AtomicU64,
+    count: AtomicU64,
+}
+
+/// A distribution of observations. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Histogram(Arc<HistogramCore>);
+
+impl Histogram {
+    /// Records one observation.
+    pub fn record(&self, value: f64) {
+        let core = &self.0;
+        let bucket = core.bounds.partition_point(|bound| *bound < value);
+        core.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        let _ = core
+            .sum_bits
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + value).to_bits())
+            });
+        core.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a duration in seconds.
+    pub fn record_duration(&self, duration: Duration) {
+        self.record(duration.as_secs_f64());
+    }
+
+    /// How many observations there were.
+    #[must_use]
+    pub fn count(&self) -> u64 {
+        self.0.count.load(Ordering::Relaxed)
+    }
+
+    /// Their sum.
+    #[must_use]
+    pub fn sum(&self) -> f64 {
+        f64::from_bits(self.0.sum_bits.load(Ordering::Relaxed))
+    }
+}
+
+/// Label pairs, sorted by name so the same set always names the same series.
+type Labels = Vec<(String, String)>;
+
+#[derive(Debug, Default)]
+struct Families {
+    counters: BTreeMap<String, BTreeMap<Labels, Counter>>,
+    gauges: BTreeMap<String, BTreeMap<Labels, Gauge>>,
+    histograms: BTreeMap<String, BTreeMap<Labels, Histogram>>,
+}
+
+/// The application's metrics. Cheap to clone: clones share the series.
+///
+/// ```
+/// use proc_daemon::metrics::MetricsCollector;
+///
+/// let metrics = MetricsCollector::new();
+/// let requests = metrics.counter("http_requests_total", &[("method", "GET")]);
+/// requests.increment(1);
+/// metrics.set_gauge("queue_depth", 3.0);
+/// metrics.histogram("request_seconds", &[]).record(0.02);
+/// let text = metrics.render();
+/// assert!(text.contains("http_requests_total{method=\"GET\"} 1"));
+/// assert!(text.contains("request_seconds_bucket{le=\"0.025\"} 1"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct MetricsCollector {
+    families: Arc<RwLock<Families>>,
+    started: Instant,
+}
+
+impl Default for MetricsCollector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Prometheus names are `[a-zA-Z_:][a-zA-Z0-9_:]*`; anything else becomes `_`.
+fn sanitize(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    let mut labels: Labels = pairs
+        .iter()
+        .map(|(name, value)| (sanitize(name), (*value).to_owned()))
+        .collect();
+    labels.sort();
+    labels
+}
+
+fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+fn render_labels(labels: &Labels, extra: Option<(&str, String)>) -> String {
+    let mut parts: Vec<String> = labels
+        .iter()
+        .map(|(name, value)| format!("{name}=\"{}\"", escape(value)))
+        .collect();
+    if let Some((name, value)) = extra {
+        parts.push(format!("{name}=\"{value}\""));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", parts.join(","))
+    }
 }
 
-/// Renders every built-in series.
-pub(crate) fn render(shared: &Shared, uptime: Duration, ready: bool) -> String {
-    let mut out = String::with_capacity(4096);
-    let entries = shared.entries();
+/// What [`MetricsCollector::get_metrics`] returns: every unlabelled series by name.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct MetricsSnapshot {
+    /// Time since the collector was created.
+    pub uptime: Duration,
+    /// Counter values.
+    pub counters: BTreeMap<String, u64>,
+    /// Gauge values.
+    pub gauges: BTreeMap<String, f64>,
+    /// Histogram counts and sums.
+    pub histograms: BTreeMap<String, (u64, f64)>,
+}
 
-    family(
-        &mut out,
-        "proc_daemon_subsystem_state",
-        "gauge",
-        "1 for the state each subsystem is in, 0 for the others.",
-    );
-    for entry in entries {
-        let name = label(entry.name());
-        let current = entry.state();
-        for state in STATES {
-            let _ = writeln!(
-                out,
-                "proc_daemon_subsystem_state{{subsystem=\"{name}\",state=\"{state}\"}} {}",
-                u8::from(state == current)
-            );
+impl MetricsCollector {
+    /// An empty collector.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            families: Arc::new(RwLock::new(Families::default())),
+            started: Instant::now(),
         }
     }
-    family(
-        &mut out,
-        "proc_daemon_subsystem_restarts_total",
-        "counter",
-        "Restarts of each subsystem.",
-    );
-    for entry in entries {
-        let _ = writeln!(
-            out,
-            "proc_daemon_subsystem_restarts_total{{subsystem=\"{}\"}} {}",
-            label(entry.name()),
-            entry.restarts()
-        );
-    }
-    family(
-        &mut out,
-        "proc_daemon_subsystem_panics_total",
-        "counter",
-        "Panics caught in each subsystem.",
-    );
-    for entry in entries {
-        let failures = entry.failure_record();
-        let _ = writeln!(
-            out,
-            "proc_daemon_subsystem_panics_total{{subsystem=\"{}\"}} {}",
-            label(entry.name()),
-            failures.panics
-        );
-    }
-    family(
-        &mut out,
-        "proc_daemon_subsystem_health_check_failures_total",
-        "counter",
-        "Failed or hung health checks of each subsystem.",
-    );
-    for entry in entries {
-        let failures = entry.failure_record();
-        let _ = writeln!(
-            out,
-            "proc_daemon_subsystem_health_check_failures_total{{subsystem=\"{}\"}} {}",
-            label(entry.name()),
-            failures.health_failures
-        );
-    }
-    let reloads = shared.config.counts();
-    family(
-        &mut out,
-        "proc_daemon_config_reloads_total",
-        "counter",
-        "Configuration reloads by result.",
-    );
-    let _ = writeln!(
-        out,
-        "proc_daemon_config_reloads_total{{result=\"applied\"}} {}",
-        reloads.applied
-    );
-    let _ = writeln!(
-        out,
-        "proc_daemon_config_reloads_total{{result=\"failed\"}} {}",
-        reloads.failed
-    );
-    family(
-        &mut out,
-        "proc_daemon_ready",
-        "gauge",
-        "1 when every subsystem is running and the daemon is not stopping.",
-    );
-    let _ = writeln!(out, "proc_daemon_ready {}", u8::from(ready));
-    family(
-        &mut out,
-        "proc_daemon_uptime_seconds",
-        "gauge",
-        "Seconds since the daemon started.",
-    );
-    let _ = writeln!(out, "proc_daemon_uptime_seconds {}", uptime.as_secs_f64());
-    process(&mut out, uptime);
-    out
-}
 
-/// The conventional process collector series, from `/proc/self`.
-fn process(out: &mut String, uptime: Duration) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name, which may itself contain spaces.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // SAFETY: sysconf with valid names only reads system configuration.
-    let (ticks, page) = unsafe {
-        (
-            libc::sysconf(libc::_SC_CLK_TCK),
-            libc::sysconf(libc::_SC_PAGESIZE),
-        )
-    };
-    let number = |index: usize| fields.get(index).and_then(|f| f.parse::<f64>().ok());
-    // utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 after the name.
-    if let (Some(user), Some(system)) = (number(11), number(12))
-        && ticks > 0
-    {
-        family(
-            out,
-            "process_cpu_seconds_total",
-            "counter",
-            "Total user and system CPU time spent in seconds.",
-        );
-        #[allow(clippy::cast_precision_loss)]
-        let seconds = (user + system) / ticks as f64;
-        let _ = writeln!(out, "process_cpu_seconds_total {seconds}");
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Families> {
+        self.families
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-    // rss is field 24 of stat(5), in pages.
-    if let Some(pages) = number(21)
-        && page > 0
-    {
-        family(
-            out,
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-        );
-        #[allow(clippy::cast_precision_loss)]
-        let bytes = pages * page as f64;
-        let _ = writeln!(out, "process_resident_memory_bytes {bytes}");
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Families> {
+        self.families
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-    if let Some(threads) = number(17) {
-        family(
-            out,
-            "process_threads",
-            "gauge",
-            "Number of OS threads in the process.",
-        );
-        let _ = writeln!(out, "process_threads {threads}");
+
+    /// The counter `name` with `labels` (created at 0 the first time).
+    #[must_use]
+    pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> Counter {
+        let (name, labels) = (sanitize(name), self::labels(labels));
+        if let Some(found) = self.read().counters.get(&name).and_then(|f| f.get(&labels)) {
+            return found.clone();
+        }
+        self.write()
+            .counters
+            .entry(name)
+            .or_default()
+            .entry(labels)
+            .or_insert_with(|| Counter(Arc::new(AtomicU64::new(0))))
+            .clone()
     }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        family(
-            out,
-            "process_open_fds",
-            "gauge",
-            "Number of open file descriptors.",
-        );
-        let _ = writeln!(out, "process_open_fds {}", fds.count());
+
+    /// The gauge `name` with `labels` (created at 0 the first time).
+    #[must_use]
+    pub fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> Gauge {
+        let (name, labels) = (sanitize(name), self::labels(labels));
+        if let Some(found) = self.read().gauges.get(&name).and_then(|f| f.get(&labels)) {
+            return found.clone();
+        }
+        self.write()
+            .gauges
+            .entry(name)
+            .or_default()
+            .entry(labels)
+            .or_insert_with(|| Gauge(Arc::new(AtomicU64::new(0f64.to_bits()))))
+            .clone()
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    family(
-        out,
-        "process_start_time_seconds",
-        "gauge",
-        "Start time of the process since unix epoch in seconds.",
-    );
-    let _ = writeln!(
-        out,
-        "process_start_time_seconds {}",
-        now.saturating_sub(uptime).as_secs_f64()
-    );
+
+    /// The histogram `name` with `labels` and [`DEFAULT_BUCKETS`].
+    #[must_use]
+    pub fn histogram(&self, name: &str, labels: &[(&str, &str)]) -> Histogram {
+        self.histogram_with_buckets(name, labels, &DEFAULT_BUCKETS)
+    }
+
+    /// The histogram `name` with `labels` and the given upper bounds (used only when it is
+    /// created).
+    #[must_use]
+    pub fn histogram_with_buckets(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+    ) -> Histogram {
+        let (name, labels) = (sanitize(name), self::labels(labels));
+        if let Some(found) = self
+            .read()
+            .histograms
+            .get(&name)
+            .and_then(|f| f.get(&labels))
+        {
+            return found.clone();
+        }
+        let mut bounds: Vec<f64> = bounds.iter().copied().filter(|b| b.is_finite()).collect();
+        bounds.sort_by(f64::total_cmp);
+        bounds.dedup();
+        self.write()
+            .histograms
+            .entry(name)
+            .or_default()
+            .entry(labels)
+            .or_insert_with(|| {
+                Histogram(Arc::new(HistogramCore {
+                    buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+                    bounds,
+                    sum_bits: AtomicU64::new(0f64.to_bits()),
+                    count: AtomicU64::new(0),
+                }))
+            })
+            .clone()
+    }
+
+    /// Adds `n` to the unlabelled counter `name`.
+    pub fn increment_counter(&self, name: &str, n: u64) {
+        self.counter(name, &[]).increment(n);
+    }
+
+    /// Sets the unlabelled gauge `name`.
+    pub fn set_gauge(&self, name: &str, value: f64) {
+        self.gauge(name, &[]).set(value);
+    }
+
+    /// Records `value` in the unlabelled histogram `name`.
+    pub fn record_histogram(&self, name: &str, value: f64) {
+        self.histogram(name, &[]).record(value);
+    }
+
+    /// The unlabelled series and the uptime.
+    #[must_use]
+    pub fn get_metrics(&self) -> MetricsSnapshot {
+        let families = self.read();
+        let unlabelled = |labels: &Labels| labels.is_empty();
+        MetricsSnapshot {
+            uptime: self.started.elapsed(),
+            counters: families
+                .counters
+                .iter()
+                .filter_map(|(name, series)| {
+                    series
+                        .iter()
+                        .find(|(l, _)| unlabelled(l))
+                        .map(|(_, c)| (name.clone(), c.get()))
+                })
+                .collect(),
+            gauges: families
+                .gauges
+                .iter()
+                .filter_map(|(name, series)| {
+                    series
+                        .iter()
+                        .find(|(l, _)| unlabelled(l))
+                        .map(|(_, g)| (name.clone(), g.get()))
+                })
+                .collect(),
+            histograms: families
+                .histograms
+                .iter()
+                .filter_map(|(name, series)| {
+                    series
+                        .iter()
+                        .find(|(l, _)| unlabelled(l))
+                        .map(|(_, h)| (name.clone(), (h.count(), h.sum())))
+                })
+                .collect(),
+        }
+    }
+
+    /// Every series in Prometheus text format 0.0.4.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let families = self.read();
+        let mut out = String::new();
+        for (name, series) in &families.counters {
+            let _ = writeln!(out, "# TYPE {name} counter");
+            for (labels, counter) in series {
+                let _ = writeln!(
+                    out,
+                    "{name}{} {}",
+                    render_labels(labels, None),
+                    counter.get()
+                );
+            }
+        }
+        for (name, series) in &families.gauges {
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for (labels, gauge) in series {
+                let _ = writeln!(out, "{name}{} {}", render_labels(labels, None), gauge.get());
+            }
+        }
+        for (name, series) in &families.histograms {
+            let _ = writeln!(out, "# TYPE {name} histogram");
+            for (labels, histogram) in series {
+                let core = &histogram.0;
+                let mut cumulative = 0;
+                for (index, bucket) in core.buckets.iter().enumerate() {
+                    cumulative += bucket.load(Ordering::Relaxed);
+                    let le = core
+                        .bounds
+                        .get(index)
+                        .map_or_else(|| "+Inf".to_owned(), ToString::to_string);
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{} {cumulative}",
+                        render_labels(labels, Some(("le", le)))
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "{name}_sum{} {}",
+                    render_labels(labels, None),
+                    histogram.sum()
+                );
+                let _ = writeln!(
+                    out,
+                    "{name}_count{} {}",
+                    render_labels(labels, None),
+                    histogram.count()
+                );
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -214,25 +411,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    fn handles_share_their_series() {
+        let metrics = MetricsCollector::new();
+        let a = metrics.counter("jobs_total", &[("queue", "high")]);
+        let b = metrics.counter("jobs_total", &[("queue", "high")]);
+        a.increment(2);
+        b.increment(3);
+        assert_eq!(a.get(), 5);
+        assert_eq!(metrics.counter("jobs_total", &[("queue", "low")]).get(), 0);
     }
 
     #[test]
-    fn process_series_are_present() {
-        let mut out = String::new();
-        process(&mut out, Duration::from_secs(1));
-        for name in [
-            "process_cpu_seconds_total",
-            "process_resident_memory_bytes",
-            "process_threads",
-            "process_open_fds",
-            "process_start_time_seconds",
-        ] {
-            assert!(
-                out.contains(&format!("\n{name} ")),
-                "{name} missing:\n{out}"
-            );
+    fn histograms_are_cumulative_with_sum_and_count() {
+        let metrics = MetricsCollector::new();
+        let h = metrics.histogram_with_buckets("latency_seconds", &[], &[0.1, 1.0]);
+        for value in [0.05, 0.5, 0.5, 5.0] {
+            h.record(value);
         }
+        let text = metrics.render();
+        assert!(
+            text.contains("latency_seconds_bucket{le=\"0.1\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("latency_seconds_bucket{le=\"1\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("latency_seconds_bucket{le=\"+Inf\"} 4\n"),
+            "{text}"
+        );
+        assert!(text.contains("latency_seconds_sum 6.05\n"), "{text}");
+        assert!(text.contains("latency_seconds_count 4\n"), "{text}");
+    }
+
+    #[test]
+    fn names_and_labels_are_made_valid_and_escaped() {
+        let metrics = MetricsCollector::new();
+        metrics
+            .counter("9 bad-name", &[("path", "/a\"b")])
+            .increment(1);
+        assert!(
+            metrics.render().contains("_9_bad_name{path=\"/a\\\"b\"} 1"),
+            "{}",
+            metrics.render()
+        );
+    }
+
+    #[test]
+    fn the_published_by_name_api_and_snapshot() {
+        let metrics = MetricsCollector::new();
+        metrics.increment_counter("ticks_total", 2);
+        metrics.increment_counter("ticks_total", 1);
+        metrics.set_gauge("temperature", 21.5);
+        metrics.record_histogram("wait_seconds", 0.3);
+        let snapshot = metrics.get_metrics();
+        assert_eq!(snapshot.counters["ticks_total"], 3);
+        assert!((snapshot.gauges["temperature"] - 21.5).abs() < f64::EPSILON);
+        assert_eq!(snapshot.histograms["wait_seconds"].0, 1);
     }
 }

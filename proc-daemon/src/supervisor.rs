@@ -426,7 +426,7 @@ fn start_run<'a>(
     handle: ShutdownHandle,
     shared: &Shared,
 ) -> Result<CatchUnwind<'a>, Arc<str>> {
-    let context = Context::live(handle, shared.config.subscribe());
+    let context = Context::live(handle, shared);
     catch_unwind(AssertUnwindSafe(|| {
         entry.subsystem.run_with_context(context)
     }))

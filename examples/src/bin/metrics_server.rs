@@ -30,6 +30,11 @@ fn making_progress() -> bool {
 #[subsystem(health = making_progress, restart = "exponential_backoff")]
 async fn worker(mut context: Context) -> proc_daemon::Result<()> {
     let mut batch = context.app::<App>()?.batch_size;
+    // Handles: each update below is one atomic add, no lookup.
+    let items = context
+        .metrics()
+        .counter("worker_items_processed_total", &[("queue", "default")]);
+    let batch_seconds = context.metrics().histogram("worker_batch_seconds", &[]);
     println!("worker: processing batches of {batch}");
     let mut ticks = tokio::time::interval(Duration::from_millis(200));
     let shutdown = context.shutdown().clone();
@@ -41,7 +46,10 @@ async fn worker(mut context: Context) -> proc_daemon::Result<()> {
                 println!("worker: batch size is now {batch}");
             }
             _ = ticks.tick() => {
+                let started = std::time::Instant::now();
                 PROCESSED.fetch_add(batch, Ordering::Relaxed);
+                items.increment(batch);
+                batch_seconds.record_duration(started.elapsed());
             }
         }
     }

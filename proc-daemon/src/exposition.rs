@@ -1,0 +1,240 @@
+//! The daemon's built-in metrics in Prometheus text format 0.0.4: every subsystem's state,
+//! restarts, panics and failed health checks; reloads by result; readiness, uptime; and the
+//! process collector's `process_*` series read from `/proc`.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::SubsystemState;
+use crate::daemon::Shared;
+
+const STATES: [SubsystemState; 6] = [
+    SubsystemState::Starting,
+    SubsystemState::Running,
+    SubsystemState::Stopping,
+    SubsystemState::Stopped,
+    SubsystemState::Failed,
+    SubsystemState::Restarting,
+];
+
+/// Escapes a label value as the text format requires.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Renders every built-in series.
+pub(crate) fn render(shared: &Shared, uptime: Duration, ready: bool) -> String {
+    let mut out = String::with_capacity(4096);
+    let entries = shared.entries();
+
+    family(
+        &mut out,
+        "proc_daemon_subsystem_state",
+        "gauge",
+        "1 for the state each subsystem is in, 0 for the others.",
+    );
+    for entry in entries {
+        let name = label(entry.name());
+        let current = entry.state();
+        for state in STATES {
+            let _ = writeln!(
+                out,
+                "proc_daemon_subsystem_state{{subsystem=\"{name}\",state=\"{state}\"}} {}",
+                u8::from(state == current)
+            );
+        }
+    }
+    family(
+        &mut out,
+        "proc_daemon_subsystem_restarts_total",
+        "counter",
+        "Restarts of each subsystem.",
+    );
+    for entry in entries {
+        let _ = writeln!(
+            out,
+            "proc_daemon_subsystem_restarts_total{{subsystem=\"{}\"}} {}",
+            label(entry.name()),
+            entry.restarts()
+        );
+    }
+    family(
+        &mut out,
+        "proc_daemon_subsystem_panics_total",
+        "counter",
+        "Panics caught in each subsystem.",
+    );
+    for entry in entries {
+        let failures = entry.failure_record();
+        let _ = writeln!(
+            out,
+            "proc_daemon_subsystem_panics_total{{subsystem=\"{}\"}} {}",
+            label(entry.name()),
+            failures.panics
+        );
+    }
+    family(
+        &mut out,
+        "proc_daemon_subsystem_health_check_failures_total",
+        "counter",
+        "Failed or hung health checks of each subsystem.",
+    );
+    for entry in entries {
+        let failures = entry.failure_record();
+        let _ = writeln!(
+            out,
+            "proc_daemon_subsystem_health_check_failures_total{{subsystem=\"{}\"}} {}",
+            label(entry.name()),
+            failures.health_failures
+        );
+    }
+    let reloads = shared.config.counts();
+    family(
+        &mut out,
+        "proc_daemon_config_reloads_total",
+        "counter",
+        "Configuration reloads by result.",
+    );
+    let _ = writeln!(
+        out,
+        "proc_daemon_config_reloads_total{{result=\"applied\"}} {}",
+        reloads.applied
+    );
+    let _ = writeln!(
+        out,
+        "proc_daemon_config_reloads_total{{result=\"failed\"}} {}",
+        reloads.failed
+    );
+    family(
+        &mut out,
+        "proc_daemon_ready",
+        "gauge",
+        "1 when every subsystem is running and the daemon is not stopping.",
+    );
+    let _ = writeln!(out, "proc_daemon_ready {}", u8::from(ready));
+    family(
+        &mut out,
+        "proc_daemon_uptime_seconds",
+        "gauge",
+        "Seconds since the daemon started.",
+    );
+    let _ = writeln!(out, "proc_daemon_uptime_seconds {}", uptime.as_secs_f64());
+    process(&mut out, uptime);
+    #[cfg(feature = "metrics")]
+    out.push_str(&shared.metrics.render());
+    out
+}
+
+/// The conventional process collector series, from `/proc/self`.
+fn process(out: &mut String, uptime: Duration) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name, which may itself contain spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // SAFETY: sysconf with valid names only reads system configuration.
+    let (ticks, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    let number = |index: usize| fields.get(index).and_then(|f| f.parse::<f64>().ok());
+    // utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 after the name.
+    if let (Some(user), Some(system)) = (number(11), number(12))
+        && ticks > 0
+    {
+        family(
+            out,
+            "process_cpu_seconds_total",
+            "counter",
+            "Total user and system CPU time spent in seconds.",
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let seconds = (user + system) / ticks as f64;
+        let _ = writeln!(out, "process_cpu_seconds_total {seconds}");
+    }
+    // rss is field 24 of stat(5), in pages.
+    if let Some(pages) = number(21)
+        && page > 0
+    {
+        family(
+            out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let bytes = pages * page as f64;
+        let _ = writeln!(out, "process_resident_memory_bytes {bytes}");
+    }
+    if let Some(threads) = number(17) {
+        family(
+            out,
+            "process_threads",
+            "gauge",
+            "Number of OS threads in the process.",
+        );
+        let _ = writeln!(out, "process_threads {threads}");
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        family(
+            out,
+            "process_open_fds",
+            "gauge",
+            "Number of open file descriptors.",
+        );
+        let _ = writeln!(out, "process_open_fds {}", fds.count());
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    family(
+        out,
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+    );
+    let _ = writeln!(
+        out,
+        "process_start_time_seconds {}",
+        now.saturating_sub(uptime).as_secs_f64()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn process_series_are_present() {
+        let mut out = String::new();
+        process(&mut out, Duration::from_secs(1));
+        for name in [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "process_threads",
+            "process_open_fds",
+            "process_start_time_seconds",
+        ] {
+            assert!(
+                out.contains(&format!("\n{name} ")),
+                "{name} missing:\n{out}"
+            );
+        }
+    }
+}
