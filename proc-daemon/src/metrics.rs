@@ -296,16 +296,44 @@ impl MetricsCollector {
 
     /// Adds `n` to the unlabelled counter `name`.
     pub fn increment_counter(&self, name: &str, n: u64) {
+        // Fast path: an existing series, found without allocating or cloning its handle.
+        if let Some(counter) = self
+            .read()
+            .counters
+            .get(name)
+            .and_then(|f| f.get(&Labels::new()))
+        {
+            counter.increment(n);
+            return;
+        }
         self.counter(name, &[]).increment(n);
     }
 
     /// Sets the unlabelled gauge `name`.
     pub fn set_gauge(&self, name: &str, value: f64) {
+        if let Some(gauge) = self
+            .read()
+            .gauges
+            .get(name)
+            .and_then(|f| f.get(&Labels::new()))
+        {
+            gauge.set(value);
+            return;
+        }
         self.gauge(name, &[]).set(value);
     }
 
     /// Records `value` in the unlabelled histogram `name`.
     pub fn record_histogram(&self, name: &str, value: f64) {
+        if let Some(histogram) = self
+            .read()
+            .histograms
+            .get(name)
+            .and_then(|f| f.get(&Labels::new()))
+        {
+            histogram.record(value);
+            return;
+        }
         self.histogram(name, &[]).record(value);
     }
 
