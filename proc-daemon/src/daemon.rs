@@ -406,6 +406,10 @@ impl DaemonBuilder {
         logging::init(&shared.config.get());
         let _pid_file = self.pid_file.map(PidFile::acquire).transpose()?;
         let _ = shared.started_at.set(std::time::Instant::now());
+        #[cfg(feature = "metrics")]
+        if crate::metrics::install_as_global_recorder(&shared.metrics) {
+            tracing::debug!("`metrics` crate macros now record into the daemon's /metrics");
+        }
         #[cfg(feature = "admin")]
         let _admin = match shared.config.get().admin.clone() {
             Some(admin) => Some(crate::admin::start(admin.bind, shared.clone()).await?),

@@ -35,6 +35,9 @@ async fn worker(mut context: Context) -> proc_daemon::Result<()> {
         .metrics()
         .counter("worker_items_processed_total", &[("queue", "default")]);
     let batch_seconds = context.metrics().histogram("worker_batch_seconds", &[]);
+    // The `metrics` crate's macros work too: the daemon installed itself as their recorder.
+    #[allow(clippy::cast_precision_loss)]
+    metrics::gauge!("worker_batch_size").set(batch as f64);
     println!("worker: processing batches of {batch}");
     let mut ticks = tokio::time::interval(Duration::from_millis(200));
     let shutdown = context.shutdown().clone();
@@ -43,6 +46,8 @@ async fn worker(mut context: Context) -> proc_daemon::Result<()> {
             () = shutdown.cancelled() => break,
             () = context.config_changed() => {
                 batch = context.app::<App>()?.batch_size;
+                #[allow(clippy::cast_precision_loss)]
+                metrics::gauge!("worker_batch_size").set(batch as f64);
                 println!("worker: batch size is now {batch}");
             }
             _ = ticks.tick() => {
