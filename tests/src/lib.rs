@@ -162,6 +162,17 @@ impl Process {
         self.wait_exit_timed(PATIENCE).0
     }
 
+    /// Takes in whatever the process has printed by now, without waiting.
+    pub fn drain(&mut self) {
+        while self.status.is_none() {
+            match self.events.try_recv() {
+                Ok(Event::Line(line)) => self.output.push(line),
+                Ok(Event::Exited(status)) => self.status = Some(status),
+                Err(_) => break,
+            }
+        }
+    }
+
     /// Every line printed so far.
     #[must_use]
     pub fn output(&self) -> &[String] {

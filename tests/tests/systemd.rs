@@ -27,22 +27,25 @@ impl FakeSystemd {
         )
     }
 
-    /// The next message that is not a watchdog ping (pings are kept in `seen`).
-    fn next_event(&mut self) -> String {
+    /// The next message that is not a watchdog ping (pings are kept in `seen`); on a timeout,
+    /// fails showing everything `daemon` printed.
+    fn next_event(&mut self, daemon: &mut Process) -> String {
         loop {
-            let message = self.receive();
+            let message = self.receive(daemon);
             if message != "WATCHDOG=1" {
                 return message;
             }
         }
     }
 
-    fn receive(&mut self) -> String {
+    fn receive(&mut self, daemon: &mut Process) -> String {
         let mut buffer = [0u8; 4096];
         let length = self.socket.recv(&mut buffer).unwrap_or_else(|e| {
+            daemon.drain();
             panic!(
-                "no message from the daemon within {PATIENCE:?}: {e}; so far: {:?}",
-                self.seen
+                "no message from the daemon within {PATIENCE:?}: {e}; so far: {:?}; daemon output:\n{}",
+                self.seen,
+                daemon.transcript()
             )
         });
         let message = String::from_utf8_lossy(&buffer[..length]).trim().to_owned();
@@ -68,7 +71,7 @@ fn ready_watchdog_reload_and_stopping_in_order() {
         &[("NOTIFY_SOCKET", &socket), ("WATCHDOG_USEC", "200000")],
     );
 
-    let ready = systemd.next_event();
+    let ready = systemd.next_event(&mut daemon);
     assert!(
         ready.starts_with("READY=1\nSTATUS=running 2 subsystem(s)"),
         "{ready}"
@@ -81,7 +84,7 @@ fn ready_watchdog_reload_and_stopping_in_order() {
     // WATCHDOG_USEC = 200 ms: a ping every 100 ms. Generous bounds: five pings neither
     // flooding (< 40 ms apart on average) nor starving (the socket's read timeout).
     while systemd.pings().len() < 6 {
-        systemd.receive();
+        systemd.receive(&mut daemon);
     }
     let pings = systemd.pings();
     let average = (pings[5] - pings[0]) / 5;
@@ -91,7 +94,7 @@ fn ready_watchdog_reload_and_stopping_in_order() {
     );
 
     daemon.signal(libc::SIGHUP);
-    let reloading = systemd.next_event();
+    let reloading = systemd.next_event(&mut daemon);
     let lines: Vec<&str> = reloading.lines().collect();
     assert_eq!(lines[0], "RELOADING=1", "{reloading}");
     let usec: u64 = lines[1]
@@ -100,14 +103,14 @@ fn ready_watchdog_reload_and_stopping_in_order() {
         .parse()
         .unwrap();
     assert!(usec > 0);
-    let ready_again = systemd.next_event();
+    let ready_again = systemd.next_event(&mut daemon);
     assert!(
         ready_again.starts_with("READY=1\nSTATUS=running; configuration reloaded"),
         "{ready_again}"
     );
 
     daemon.signal(libc::SIGTERM);
-    let stopping = systemd.next_event();
+    let stopping = systemd.next_event(&mut daemon);
     assert_eq!(stopping, "STOPPING=1\nSTATUS=stopping: received SIGTERM");
     assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
 }
@@ -123,18 +126,18 @@ fn a_failed_reload_still_reports_ready_with_the_error() {
         &["idle", "count=1", "--config", config.to_str().unwrap()],
         &[("NOTIFY_SOCKET", &socket)],
     );
-    assert!(systemd.next_event().starts_with("READY=1"));
+    assert!(systemd.next_event(&mut daemon).starts_with("READY=1"));
     std::fs::write(&config, "[shutdown]\ntimeout_ms = \"x\"\n").unwrap();
     daemon.signal(libc::SIGHUP);
-    assert!(systemd.next_event().starts_with("RELOADING=1"));
-    let ready = systemd.next_event();
+    assert!(systemd.next_event(&mut daemon).starts_with("RELOADING=1"));
+    let ready = systemd.next_event(&mut daemon);
     assert!(
         ready.starts_with("READY=1\nSTATUS=running; configuration reload failed:"),
         "{ready}"
     );
     assert!(ready.contains("shutdown.timeout_ms"), "{ready}");
     daemon.signal(libc::SIGTERM);
-    assert!(systemd.next_event().starts_with("STOPPING=1"));
+    assert!(systemd.next_event(&mut daemon).starts_with("STOPPING=1"));
     assert_eq!(daemon.wait_exit(), Exit::Code(0));
 }
 
@@ -150,11 +153,11 @@ fn the_watchdog_of_another_process_is_not_pinged() {
             ("WATCHDOG_PID", "1"),
         ],
     );
-    assert!(systemd.next_event().starts_with("READY=1"));
+    assert!(systemd.next_event(&mut daemon).starts_with("READY=1"));
     // With pings every 10 ms, 30 ticks of 10 ms would bring many; none may come.
     daemon.wait_for("ticker: tick 30");
     daemon.signal(libc::SIGTERM);
-    assert!(systemd.next_event().starts_with("STOPPING=1"));
+    assert!(systemd.next_event(&mut daemon).starts_with("STOPPING=1"));
     assert_eq!(daemon.wait_exit(), Exit::Code(0));
     assert!(systemd.pings().is_empty(), "{:?}", systemd.seen);
 }
@@ -162,7 +165,7 @@ fn the_watchdog_of_another_process_is_not_pinged() {
 #[test]
 fn a_wedged_runtime_stops_the_watchdog_pings() {
     let (mut systemd, socket) = FakeSystemd::bind("systemd-wedged");
-    let daemon = Process::start(
+    let mut daemon = Process::start(
         FIXTURE,
         &["blocking"],
         &[
@@ -172,7 +175,7 @@ fn a_wedged_runtime_stops_the_watchdog_pings() {
             ("DAEMON_PERFORMANCE_WORKER_THREADS", "1"),
         ],
     );
-    assert!(systemd.next_event().starts_with("READY=1"));
+    assert!(systemd.next_event(&mut daemon).starts_with("READY=1"));
     // Pings are due every 100 ms; over a full second none may arrive, so systemd's watchdog
     // (WatchdogSec) would restart the service.
     systemd
