@@ -103,9 +103,44 @@ type Labels = Vec<(String, String)>;
 
 #[derive(Debug, Default)]
 struct Families {
-    counters: BTreeMap<String, BTreeMap<Labels, Counter>>,
-    gauges: BTreeMap<String, BTreeMap<Labels, Gauge>>,
-    histograms: BTreeMap<String, BTreeMap<Labels, Histogram>>,
+    counters: Family<Counter>,
+    gauges: Family<Gauge>,
+    histograms: Family<Histogram>,
+}
+
+type Family<T> = BTreeMap<String, BTreeMap<Labels, T>>;
+
+/// A kind of series, and where a collector keeps its family.
+trait Series: Clone {
+    fn family(families: &Families) -> &Family<Self>;
+    fn family_mut(families: &mut Families) -> &mut Family<Self>;
+}
+
+impl Series for Counter {
+    fn family(families: &Families) -> &Family<Self> {
+        &families.counters
+    }
+    fn family_mut(families: &mut Families) -> &mut Family<Self> {
+        &mut families.counters
+    }
+}
+
+impl Series for Gauge {
+    fn family(families: &Families) -> &Family<Self> {
+        &families.gauges
+    }
+    fn family_mut(families: &mut Families) -> &mut Family<Self> {
+        &mut families.gauges
+    }
+}
+
+impl Series for Histogram {
+    fn family(families: &Families) -> &Family<Self> {
+        &families.histograms
+    }
+    fn family_mut(families: &mut Families) -> &mut Family<Self> {
+        &mut families.histograms
+    }
 }
 
 /// The application's metrics. Cheap to clone: clones share the series.
@@ -219,36 +254,42 @@ impl MetricsCollector {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The counter `name` with `labels` (created at 0 the first time).
-    #[must_use]
-    pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> Counter {
+    /// The series `name`/`labels` of the family `select` picks, created with `make` the first
+    /// time.
+    fn series<T: Series>(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        make: impl FnOnce() -> T,
+    ) -> T {
         let (name, labels) = (sanitize(name), self::labels(labels));
-        if let Some(found) = self.read().counters.get(&name).and_then(|f| f.get(&labels)) {
+        // Read first: after the first call, looking a series up never takes the write lock.
+        if let Some(found) = T::family(&self.read())
+            .get(&name)
+            .and_then(|f| f.get(&labels))
+        {
             return found.clone();
         }
-        self.write()
-            .counters
+        T::family_mut(&mut self.write())
             .entry(name)
             .or_default()
             .entry(labels)
-            .or_insert_with(|| Counter(Arc::new(AtomicU64::new(0))))
+            .or_insert_with(make)
             .clone()
+    }
+
+    /// The counter `name` with `labels` (created at 0 the first time).
+    #[must_use]
+    pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> Counter {
+        self.series(name, labels, || Counter(Arc::new(AtomicU64::new(0))))
     }
 
     /// The gauge `name` with `labels` (created at 0 the first time).
     #[must_use]
     pub fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> Gauge {
-        let (name, labels) = (sanitize(name), self::labels(labels));
-        if let Some(found) = self.read().gauges.get(&name).and_then(|f| f.get(&labels)) {
-            return found.clone();
-        }
-        self.write()
-            .gauges
-            .entry(name)
-            .or_default()
-            .entry(labels)
-            .or_insert_with(|| Gauge(Arc::new(AtomicU64::new(0f64.to_bits()))))
-            .clone()
+        self.series(name, labels, || {
+            Gauge(Arc::new(AtomicU64::new(0f64.to_bits())))
+        })
     }
 
     /// The histogram `name` with `labels` and [`DEFAULT_BUCKETS`].
@@ -266,75 +307,54 @@ impl MetricsCollector {
         labels: &[(&str, &str)],
         bounds: &[f64],
     ) -> Histogram {
-        let (name, labels) = (sanitize(name), self::labels(labels));
-        if let Some(found) = self
-            .read()
-            .histograms
-            .get(&name)
-            .and_then(|f| f.get(&labels))
+        self.series(name, labels, || {
+            let mut bounds: Vec<f64> = bounds.iter().copied().filter(|b| b.is_finite()).collect();
+            bounds.sort_by(f64::total_cmp);
+            bounds.dedup();
+            Histogram(Arc::new(HistogramCore {
+                buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+                bounds,
+                sum_bits: AtomicU64::new(0f64.to_bits()),
+                count: AtomicU64::new(0),
+            }))
+        })
+    }
+
+    /// Runs `update` on the existing unlabelled series `name`, without allocating; `false`
+    /// if there is none yet.
+    fn update_unlabelled<T: Series>(&self, name: &str, update: impl FnOnce(&T)) -> bool {
+        let families = self.read();
+        match T::family(&families)
+            .get(name)
+            .and_then(|f| f.get(&Labels::new()))
         {
-            return found.clone();
+            Some(series) => {
+                update(series);
+                true
+            }
+            None => false,
         }
-        let mut bounds: Vec<f64> = bounds.iter().copied().filter(|b| b.is_finite()).collect();
-        bounds.sort_by(f64::total_cmp);
-        bounds.dedup();
-        self.write()
-            .histograms
-            .entry(name)
-            .or_default()
-            .entry(labels)
-            .or_insert_with(|| {
-                Histogram(Arc::new(HistogramCore {
-                    buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-                    bounds,
-                    sum_bits: AtomicU64::new(0f64.to_bits()),
-                    count: AtomicU64::new(0),
-                }))
-            })
-            .clone()
     }
 
     /// Adds `n` to the unlabelled counter `name`.
     pub fn increment_counter(&self, name: &str, n: u64) {
-        // Fast path: an existing series, found without allocating or cloning its handle.
-        if let Some(counter) = self
-            .read()
-            .counters
-            .get(name)
-            .and_then(|f| f.get(&Labels::new()))
-        {
-            counter.increment(n);
-            return;
+        if !self.update_unlabelled(name, |c: &Counter| c.increment(n)) {
+            self.counter(name, &[]).increment(n);
         }
-        self.counter(name, &[]).increment(n);
     }
 
     /// Sets the unlabelled gauge `name`.
     pub fn set_gauge(&self, name: &str, value: f64) {
-        if let Some(gauge) = self
-            .read()
-            .gauges
-            .get(name)
-            .and_then(|f| f.get(&Labels::new()))
-        {
-            gauge.set(value);
-            return;
+        if !self.update_unlabelled(name, |g: &Gauge| g.set(value)) {
+            self.gauge(name, &[]).set(value);
         }
-        self.gauge(name, &[]).set(value);
     }
 
     /// Records `value` in the unlabelled histogram `name`.
     pub fn record_histogram(&self, name: &str, value: f64) {
-        if let Some(histogram) = self
-            .read()
-            .histograms
-            .get(name)
-            .and_then(|f| f.get(&Labels::new()))
-        {
-            histogram.record(value);
-            return;
+        if !self.update_unlabelled(name, |h: &Histogram| h.record(value)) {
+            self.histogram(name, &[]).record(value);
         }
-        self.histogram(name, &[]).record(value);
     }
 
     /// The unlabelled series and the uptime.

@@ -149,23 +149,28 @@ fn parse_file(path: &Path) -> Result<(Config, Vec<String>)> {
     // Parsed a second time as a plain table only to learn which keys the file sets; it parsed
     // as a `Config` already, so this cannot fail.
     let table: toml::Table = toml::from_str(&text).unwrap_or_default();
-    let mut keys = Vec::new();
-    collect_keys("", &table, &mut keys);
+    let keys = flatten(&table).into_iter().map(|(key, _)| key).collect();
     Ok((config, keys))
 }
 
-fn collect_keys(prefix: &str, table: &toml::Table, keys: &mut Vec<String>) {
-    for (key, value) in table {
-        let dotted = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            toml::Value::Table(inner) => collect_keys(&dotted, inner, keys),
-            _ => keys.push(dotted),
+/// Every value of a table with its dotted key (`a.b.c`), depth first.
+pub(crate) fn flatten(table: &toml::Table) -> Vec<(String, &toml::Value)> {
+    fn walk<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a toml::Value)>) {
+        for (key, value) in table {
+            let dotted = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                toml::Value::Table(inner) => walk(&dotted, inner, out),
+                _ => out.push((dotted, value)),
+            }
         }
     }
+    let mut out = Vec::new();
+    walk("", table, &mut out);
+    out
 }
 
 /// Parses TOML text; `origin` names it in errors.

@@ -42,35 +42,15 @@ pub fn render_with_origins(config: &Config, source: &ConfigSource) -> String {
             continue;
         };
         let _ = writeln!(out, "\n[{section}]");
-        write_table(&mut out, section, "", inner, &origin);
-    }
-    out
-}
-
-fn write_table(
-    out: &mut String,
-    section: &str,
-    prefix: &str,
-    table: &toml::Table,
-    origin: &dyn Fn(&str) -> String,
-) {
-    for (key, value) in table {
-        let dotted = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            toml::Value::Table(inner) => write_table(out, section, &dotted, inner, origin),
-            _ => {
-                let _ = writeln!(
-                    out,
-                    "{dotted} = {value}  # {}",
-                    origin(&format!("{section}.{dotted}"))
-                );
-            }
+        for (key, value) in super::load::flatten(inner) {
+            let _ = writeln!(
+                out,
+                "{key} = {value}  # {}",
+                origin(&format!("{section}.{key}"))
+            );
         }
     }
+    out
 }
 
 #[cfg(test)]
