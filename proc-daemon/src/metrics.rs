@@ -106,6 +106,7 @@ struct Families {
     counters: Family<Counter>,
     gauges: Family<Gauge>,
     histograms: Family<Histogram>,
+    help: BTreeMap<String, String>,
 }
 
 type Family<T> = BTreeMap<String, BTreeMap<Labels, T>>;
@@ -336,6 +337,11 @@ impl MetricsCollector {
         }
     }
 
+    /// Sets the `# HELP` text of the family `name` (without one, the name is used).
+    pub fn describe(&self, name: &str, help: &str) {
+        self.write().help.insert(sanitize(name), help.to_owned());
+    }
+
     /// Adds `n` to the unlabelled counter `name`.
     pub fn increment_counter(&self, name: &str, n: u64) {
         if !self.update_unlabelled(name, |c: &Counter| c.increment(n)) {
@@ -402,8 +408,14 @@ impl MetricsCollector {
     pub fn render(&self) -> String {
         let families = self.read();
         let mut out = String::new();
+        let header = |out: &mut String, name: &str, kind: &str| {
+            let help = families.help.get(name).map_or(name, String::as_str);
+            let help = help.replace('\\', "\\\\").replace('\n', "\\n");
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+        };
         for (name, series) in &families.counters {
-            let _ = writeln!(out, "# TYPE {name} counter");
+            header(&mut out, name, "counter");
             for (labels, counter) in series {
                 let _ = writeln!(
                     out,
@@ -414,13 +426,13 @@ impl MetricsCollector {
             }
         }
         for (name, series) in &families.gauges {
-            let _ = writeln!(out, "# TYPE {name} gauge");
+            header(&mut out, name, "gauge");
             for (labels, gauge) in series {
                 let _ = writeln!(out, "{name}{} {}", render_labels(labels, None), gauge.get());
             }
         }
         for (name, series) in &families.histograms {
-            let _ = writeln!(out, "# TYPE {name} histogram");
+            header(&mut out, name, "histogram");
             for (labels, histogram) in series {
                 let core = &histogram.0;
                 let mut cumulative = 0;
@@ -489,24 +501,27 @@ impl ::metrics::HistogramFn for HistogramCore {
 impl ::metrics::Recorder for FacadeRecorder {
     fn describe_counter(
         &self,
-        _: ::metrics::KeyName,
+        key: ::metrics::KeyName,
         _: Option<::metrics::Unit>,
-        _: ::metrics::SharedString,
+        help: ::metrics::SharedString,
     ) {
+        self.0.describe(key.as_str(), &help);
     }
     fn describe_gauge(
         &self,
-        _: ::metrics::KeyName,
+        key: ::metrics::KeyName,
         _: Option<::metrics::Unit>,
-        _: ::metrics::SharedString,
+        help: ::metrics::SharedString,
     ) {
+        self.0.describe(key.as_str(), &help);
     }
     fn describe_histogram(
         &self,
-        _: ::metrics::KeyName,
+        key: ::metrics::KeyName,
         _: Option<::metrics::Unit>,
-        _: ::metrics::SharedString,
+        help: ::metrics::SharedString,
     ) {
+        self.0.describe(key.as_str(), &help);
     }
 
     fn register_counter(
@@ -554,12 +569,21 @@ mod tests {
         let collector = MetricsCollector::new();
         let recorder = FacadeRecorder(collector.clone());
         ::metrics::with_local_recorder(&recorder, || {
+            ::metrics::describe_counter!("facade_events_total", "Events seen.");
             ::metrics::counter!("facade_events_total", "kind" => "a").increment(2);
             ::metrics::gauge!("facade_level").set(7.5);
             ::metrics::histogram!("facade_seconds").record(0.2);
         });
         let text = collector.render();
         assert!(text.contains("facade_events_total{kind=\"a\"} 2"), "{text}");
+        assert!(
+            text.contains("# HELP facade_events_total Events seen.\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# HELP facade_level facade_level\n"),
+            "{text}"
+        );
         assert!(text.contains("facade_level 7.5"), "{text}");
         assert!(text.contains("facade_seconds_count 1"), "{text}");
     }

@@ -30,6 +30,16 @@ fn making_progress() -> bool {
 #[subsystem(health = making_progress, restart = "exponential_backoff")]
 async fn worker(mut context: Context) -> proc_daemon::Result<()> {
     let mut batch = context.app::<App>()?.batch_size;
+    let metrics = context.metrics();
+    metrics.describe(
+        "worker_items_processed_total",
+        "Items the worker has processed.",
+    );
+    metrics.describe("worker_batch_seconds", "Time to process one batch.");
+    metrics::describe_gauge!(
+        "worker_batch_size",
+        "Items per batch, from [app] batch_size."
+    );
     // Handles: each update below is one atomic add, no lookup.
     let items = context
         .metrics()
