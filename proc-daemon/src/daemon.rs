@@ -70,6 +70,8 @@ pub(crate) struct Shared {
     lifecycle: Mutex<Lifecycle>,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: crate::metrics::MetricsCollector,
+    #[cfg(feature = "metrics")]
+    resources: Mutex<Option<crate::resources::ResourceTracker>>,
     /// Subsystems whose first run has not started yet (1 before `run` starts them).
     unstarted: AtomicUsize,
     started_at: OnceLock<std::time::Instant>,
@@ -172,6 +174,37 @@ impl Shared {
                 reason.map_or_else(|| "shutdown requested".to_owned(), |r| r.to_string())
             ));
         }
+    }
+
+    /// Starts sampling resources if `monitoring.track_resources` asks for it.
+    #[cfg(feature = "metrics")]
+    async fn start_resource_tracking(&self) {
+        let monitoring = self.config.get().monitoring.clone();
+        if !monitoring.track_resources {
+            return;
+        }
+        let mut tracker = crate::resources::ResourceTracker::new(Duration::from_millis(
+            monitoring.metrics_interval_ms,
+        ));
+        match tracker.start().await {
+            Ok(()) => {
+                *self
+                    .resources
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tracker)
+            }
+            Err(err) => tracing::warn!("monitoring.track_resources: {err}"),
+        }
+    }
+
+    /// The latest resource sample, while tracking.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn resource_usage(&self) -> Option<crate::resources::ResourceUsage> {
+        self.resources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .and_then(crate::resources::ResourceTracker::current_usage)
     }
 
     /// Time since `run` began.
@@ -299,6 +332,8 @@ impl DaemonBuilder {
                 lifecycle: Mutex::new(Lifecycle::default()),
                 #[cfg(feature = "metrics")]
                 metrics: crate::metrics::MetricsCollector::new(),
+                #[cfg(feature = "metrics")]
+                resources: Mutex::new(None),
                 unstarted: AtomicUsize::new(1),
                 started_at: OnceLock::new(),
             }),
@@ -407,8 +442,11 @@ impl DaemonBuilder {
         let _pid_file = self.pid_file.map(PidFile::acquire).transpose()?;
         let _ = shared.started_at.set(std::time::Instant::now());
         #[cfg(feature = "metrics")]
-        if crate::metrics::install_as_global_recorder(&shared.metrics) {
-            tracing::debug!("`metrics` crate macros now record into the daemon's /metrics");
+        {
+            if crate::metrics::install_as_global_recorder(&shared.metrics) {
+                tracing::debug!("`metrics` crate macros now record into the daemon's /metrics");
+            }
+            shared.start_resource_tracking().await;
         }
         #[cfg(feature = "admin")]
         let _admin = match shared.config.get().admin.clone() {
@@ -605,6 +643,14 @@ impl DaemonHandle {
     #[must_use]
     pub fn uptime(&self) -> Duration {
         self.shared.uptime()
+    }
+
+    /// The latest sample of the process's resource use, when `monitoring.track_resources` is on
+    /// and the daemon is running.
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn resource_usage(&self) -> Option<crate::resources::ResourceUsage> {
+        self.shared.resource_usage()
     }
 
     /// The daemon's application metrics, served on `/metrics` with the built-in ones.

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::SubsystemState;
 use crate::daemon::Shared;
+use crate::process_stats::ProcessStats;
 
 const STATES: [SubsystemState; 6] = [
     SubsystemState::Starting,
@@ -129,71 +130,57 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, ready: bool) -> String {
     let _ = writeln!(out, "proc_daemon_uptime_seconds {}", uptime.as_secs_f64());
     process(&mut out, uptime);
     #[cfg(feature = "metrics")]
+    if let Some(usage) = shared.resource_usage() {
+        family(
+            &mut out,
+            "proc_daemon_process_cpu_percent",
+            "gauge",
+            "CPU use over the last sampling interval, in percent of one core.",
+        );
+        let _ = writeln!(out, "proc_daemon_process_cpu_percent {}", usage.cpu_percent);
+    }
+    #[cfg(feature = "metrics")]
     out.push_str(&shared.metrics.render());
     out
 }
 
 /// The conventional process collector series, from `/proc/self`.
 fn process(out: &mut String, uptime: Duration) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name, which may itself contain spaces.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // SAFETY: sysconf with valid names only reads system configuration.
-    let (ticks, page) = unsafe {
-        (
-            libc::sysconf(libc::_SC_CLK_TCK),
-            libc::sysconf(libc::_SC_PAGESIZE),
-        )
-    };
-    let number = |index: usize| fields.get(index).and_then(|f| f.parse::<f64>().ok());
-    // utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 after the name.
-    if let (Some(user), Some(system)) = (number(11), number(12))
-        && ticks > 0
-    {
+    if let Some(stats) = ProcessStats::read() {
         family(
             out,
             "process_cpu_seconds_total",
             "counter",
             "Total user and system CPU time spent in seconds.",
         );
-        #[allow(clippy::cast_precision_loss)]
-        let seconds = (user + system) / ticks as f64;
-        let _ = writeln!(out, "process_cpu_seconds_total {seconds}");
-    }
-    // rss is field 24 of stat(5), in pages.
-    if let Some(pages) = number(21)
-        && page > 0
-    {
+        let _ = writeln!(out, "process_cpu_seconds_total {}", stats.cpu_seconds);
         family(
             out,
             "process_resident_memory_bytes",
             "gauge",
             "Resident memory size in bytes.",
         );
-        #[allow(clippy::cast_precision_loss)]
-        let bytes = pages * page as f64;
-        let _ = writeln!(out, "process_resident_memory_bytes {bytes}");
-    }
-    if let Some(threads) = number(17) {
+        let _ = writeln!(
+            out,
+            "process_resident_memory_bytes {}",
+            stats.resident_bytes
+        );
         family(
             out,
             "process_threads",
             "gauge",
             "Number of OS threads in the process.",
         );
-        let _ = writeln!(out, "process_threads {threads}");
+        let _ = writeln!(out, "process_threads {}", stats.threads);
     }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+    if let Some(fds) = ProcessStats::open_fds() {
         family(
             out,
             "process_open_fds",
             "gauge",
             "Number of open file descriptors.",
         );
-        let _ = writeln!(out, "process_open_fds {}", fds.count());
+        let _ = writeln!(out, "process_open_fds {fds}");
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

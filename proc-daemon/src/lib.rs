@@ -48,7 +48,11 @@ pub mod logging;
 pub mod metrics;
 mod pidfile;
 mod private;
+#[cfg(any(feature = "admin", feature = "metrics"))]
+mod process_stats;
 mod reload;
+#[cfg(feature = "metrics")]
+pub mod resources;
 pub mod restart;
 pub mod shutdown;
 pub mod signal;

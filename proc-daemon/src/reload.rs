@@ -196,6 +196,16 @@ fn keep_restart_only_settings(current: &Config, fresh: &mut Config) {
     keep("hot_reload", &current.hot_reload, &mut fresh.hot_reload);
     keep("admin", &current.admin, &mut fresh.admin);
     keep(
+        "monitoring.track_resources",
+        &current.monitoring.track_resources,
+        &mut fresh.monitoring.track_resources,
+    );
+    keep(
+        "monitoring.metrics_interval_ms",
+        &current.monitoring.metrics_interval_ms,
+        &mut fresh.monitoring.metrics_interval_ms,
+    );
+    keep(
         "logging.json",
         &current.logging.json,
         &mut fresh.logging.json,

@@ -271,3 +271,32 @@ fn a_port_in_use_stops_start_up_with_a_clear_error() {
     ));
     assert_eq!(daemon.count("idle0: running"), 0);
 }
+
+#[test]
+fn resource_tracking_adds_cpu_percent_only_when_on() {
+    let (mut daemon, address) = start(
+        &["idle", "count=1"],
+        &[
+            ("DAEMON_MONITORING_TRACK_RESOURCES", "true"),
+            ("DAEMON_MONITORING_METRICS_INTERVAL_MS", "50"),
+        ],
+    );
+    daemon.wait_for("all 1 subsystem(s) are running");
+    let (_, metrics) = get(&address, "/metrics");
+    assert!(
+        metrics.contains("\nproc_daemon_process_cpu_percent "),
+        "{metrics}"
+    );
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0));
+
+    let (mut daemon, address) = start(&["idle", "count=1"], &[]);
+    daemon.wait_for("all 1 subsystem(s) are running");
+    let (_, metrics) = get(&address, "/metrics");
+    assert!(
+        !metrics.contains("proc_daemon_process_cpu_percent"),
+        "{metrics}"
+    );
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0));
+}

@@ -100,6 +100,14 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.hot_reload = parse_bool(v)?;
         Ok(())
     }),
+    ("monitoring.track_resources", |c, v| {
+        c.monitoring.track_resources = parse_bool(v)?;
+        Ok(())
+    }),
+    ("monitoring.metrics_interval_ms", |c, v| {
+        c.monitoring.metrics_interval_ms = parse_int(v)?;
+        Ok(())
+    }),
     ("pid_file", |c, v| {
         c.pid_file = (!v.is_empty()).then(|| PathBuf::from(v));
         Ok(())

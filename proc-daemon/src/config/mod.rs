@@ -147,6 +147,11 @@ pub struct MonitoringConfig {
     /// How many consecutive failed (or hung) checks make a subsystem unhealthy, which stops its
     /// run and hands it to its restart policy.
     pub health_check_failures: u32,
+    /// Sample this process's memory, CPU and threads (`DaemonHandle::resource_usage`,
+    /// `proc_daemon_process_cpu_percent` on `/metrics`); needs the `metrics` feature.
+    pub track_resources: bool,
+    /// How often resources are sampled.
+    pub metrics_interval_ms: u64,
 }
 
 impl Default for MonitoringConfig {
@@ -155,6 +160,8 @@ impl Default for MonitoringConfig {
             health_checks: true,
             health_check_interval_ms: 10_000,
             health_check_failures: 3,
+            track_resources: false,
+            metrics_interval_ms: 5_000,
         }
     }
 }
@@ -474,6 +481,16 @@ impl Config {
         if self.monitoring.health_check_interval_ms == 0 {
             return Err(Error::config(
                 "monitoring.health_check_interval_ms must be greater than 0",
+            ));
+        }
+        if self.monitoring.metrics_interval_ms == 0 {
+            return Err(Error::config(
+                "monitoring.metrics_interval_ms must be greater than 0",
+            ));
+        }
+        if self.monitoring.track_resources && !cfg!(feature = "metrics") {
+            return Err(Error::config(
+                "monitoring.track_resources = true needs proc-daemon's `metrics` feature",
             ));
         }
         if self.monitoring.health_check_failures == 0 {
