@@ -22,6 +22,7 @@ const KEYS: &[&str] = &[
     "shutdown_timeout",
     "critical",
     "blocking",
+    "holds_readiness",
     "crate",
 ];
 
@@ -41,6 +42,7 @@ struct Options {
     shutdown_timeout: Option<(Duration, Span)>,
     critical: Option<bool>,
     blocking: bool,
+    holds_readiness: Option<Span>,
 }
 
 fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
@@ -99,6 +101,12 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
         }
         "blocking" => {
             options.blocking = args::boolean(meta)?;
+            Ok(())
+        }
+        "holds_readiness" => {
+            if args::boolean(meta)? {
+                options.holds_readiness = Some(meta.path.span());
+            }
             Ok(())
         }
         "crate" => {
@@ -164,6 +172,14 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let parameters = signature::subsystem_parameters(signature, &mut errors);
     let returns = signature::returns(signature, "a subsystem", &mut errors);
+    if let Some(span) = options.holds_readiness
+        && !parameters.contains(&Parameter::Context)
+    {
+        errors.push(syn::Error::new(
+            span,
+            "`holds_readiness` needs a `Context` parameter, to call `context.ready()` when set-up is done",
+        ));
+    }
     if errors.has_errors() {
         return with_errors(quote!(#function), errors);
     }
@@ -288,6 +304,13 @@ fn option_methods(options: &Options, krate: &Path) -> Vec<TokenStream> {
             fn restart_limit(&self) -> #krate::__private::RestartLimit {
                 let __proc_daemon_default = #krate::__private::RestartLimit::default();
                 #krate::__private::RestartLimit::new(#max_restarts, #within)
+            }
+        });
+    }
+    if options.holds_readiness.is_some() {
+        methods.push(quote! {
+            fn holds_readiness(&self) -> bool {
+                true
             }
         });
     }

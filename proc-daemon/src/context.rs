@@ -28,6 +28,8 @@ pub struct Context {
     config: watch::Receiver<Arc<Config>>,
     #[cfg(feature = "metrics")]
     metrics: crate::metrics::MetricsCollector,
+    /// The daemon and this subsystem's place in it, to declare readiness (none in tests).
+    owner: Option<(Arc<crate::daemon::Shared>, usize)>,
 }
 
 impl Context {
@@ -41,15 +43,32 @@ impl Context {
             config: watch::Sender::new(config).subscribe(),
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::MetricsCollector::new(),
+            owner: None,
         }
     }
 
-    pub(crate) fn live(shutdown: ShutdownHandle, shared: &crate::daemon::Shared) -> Self {
+    pub(crate) fn live(
+        shutdown: ShutdownHandle,
+        shared: &Arc<crate::daemon::Shared>,
+        index: usize,
+    ) -> Self {
         Self {
             shutdown,
             config: shared.config.subscribe(),
             #[cfg(feature = "metrics")]
             metrics: shared.metrics.clone(),
+            owner: Some((shared.clone(), index)),
+        }
+    }
+
+    /// Declares this run ready, for a subsystem that holds its readiness
+    /// ([`Subsystem::holds_readiness`](crate::Subsystem::holds_readiness)) until its set-up is
+    /// done — a socket bound, a cache loaded. Until then `/readyz` is 503 and systemd has not
+    /// been sent `READY=1`. Calling it again, or for a subsystem that does not hold its
+    /// readiness, changes nothing.
+    pub fn ready(&self) {
+        if let Some((shared, index)) = &self.owner {
+            shared.entries()[*index].mark_ready(shared);
         }
     }
 

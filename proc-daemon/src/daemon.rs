@@ -220,10 +220,6 @@ impl Shared {
         if self.shutdown.is_shutdown() {
             return Err("shutting down".to_owned());
         }
-        let unstarted = self.unstarted.load(Ordering::Acquire);
-        if unstarted > 0 {
-            return Err("starting".to_owned());
-        }
         for entry in self.entries() {
             let state = entry.state();
             let down = matches!(
@@ -233,6 +229,12 @@ impl Shared {
             if down && entry.subsystem.critical() {
                 return Err(format!("critical subsystem `{}` is {state}", entry.name()));
             }
+            if state == SubsystemState::Running && !entry.is_ready() {
+                return Err(format!("subsystem `{}` is not ready yet", entry.name()));
+            }
+        }
+        if self.unstarted.load(Ordering::Acquire) > 0 {
+            return Err("starting".to_owned());
         }
         Ok(())
     }

@@ -65,6 +65,14 @@ pub trait Subsystem: Send + Sync + 'static {
         None
     }
 
+    /// Whether each run declares itself ready with [`Context::ready`] (after binding a socket,
+    /// say) instead of being ready as soon as it starts; such a subsystem overrides
+    /// [`run_with_context`](Subsystem::run_with_context) (or, with `#[subsystem]`, takes a
+    /// `Context` and sets `holds_readiness`). Default: `false`.
+    fn holds_readiness(&self) -> bool {
+        false
+    }
+
     /// What to do when a run ends. Default: [`RestartPolicy::OnFailure`].
     fn restart_policy(&self) -> RestartPolicy {
         RestartPolicy::OnFailure

@@ -26,6 +26,8 @@ use crate::{Context, RestartPolicy, ShutdownHandle, Subsystem, SubsystemState, h
 pub(crate) struct SubsystemEntry {
     pub(crate) subsystem: Box<dyn Subsystem>,
     state: AtomicU8,
+    /// `READY` while the current run is ready; `COUNTED` once it counted towards start-up.
+    readiness: AtomicU8,
     restarts: AtomicU32,
     /// `Arc<String>` rather than `Arc<str>`: a thin pointer keeps every entry 8 bytes smaller.
     /// Allocated at the first failure: an idle subsystem carries only the pointer.
@@ -47,9 +49,32 @@ impl SubsystemEntry {
         Self {
             subsystem,
             state: AtomicU8::new(SubsystemState::Starting as u8),
+            readiness: AtomicU8::new(0),
             restarts: AtomicU32::new(0),
             failures: Mutex::new(None),
             exited: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the current run has declared itself ready (at once, unless the subsystem holds
+    /// its readiness).
+    pub(crate) fn is_ready(&self) -> bool {
+        self.readiness.load(Ordering::Acquire) & READY != 0
+    }
+
+    /// The current run is ready; the first time, start-up counts it as started.
+    pub(crate) fn mark_ready(&self, shared: &Shared) {
+        let before = self.readiness.fetch_or(READY | COUNTED, Ordering::AcqRel);
+        if before & COUNTED == 0 {
+            shared.subsystem_started();
+        }
+    }
+
+    /// Counts the subsystem towards start-up even though it never became ready (its first run
+    /// ended first), so start-up completes.
+    fn count_started(&self, shared: &Shared) {
+        if self.readiness.fetch_or(COUNTED, Ordering::AcqRel) & COUNTED == 0 {
+            shared.subsystem_started();
         }
     }
 
@@ -173,6 +198,9 @@ impl Drop for Supervised {
     }
 }
 
+const READY: u8 = 1;
+const COUNTED: u8 = 2;
+
 /// What has gone wrong with a subsystem so far.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Failures {
@@ -201,25 +229,26 @@ enum Next {
 pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
     let this = Supervised { shared, index };
     let mut restart: Option<Box<RestartState>> = None;
-    let mut first_run = true;
+    let holds_readiness = this.entry().subsystem.holds_readiness();
     loop {
+        let entry = this.entry();
         if this.shared.shutdown.is_shutdown() {
-            this.entry()
-                .transition(SubsystemState::Stopped, None, &this.shared);
-            if first_run {
-                this.shared.subsystem_started();
-            }
+            entry.transition(SubsystemState::Stopped, None, &this.shared);
+            entry.count_started(&this.shared);
             return;
         }
-        this.entry()
-            .transition(SubsystemState::Running, None, &this.shared);
-        if std::mem::take(&mut first_run) {
-            this.shared.subsystem_started();
+        entry.transition(SubsystemState::Running, None, &this.shared);
+        if holds_readiness {
+            // Not ready until this run says so through its context.
+            entry.readiness.fetch_and(!READY, Ordering::AcqRel);
+        } else {
+            entry.mark_ready(&this.shared);
         }
         if let Some(state) = restart.as_deref_mut() {
             state.run_started = Instant::now();
         }
-        let outcome = run_once(this.entry(), &this.shared).await;
+        let outcome = run_once(&this.shared, this.index).await;
+        this.entry().count_started(&this.shared);
         match after_run(this.entry(), &this.shared, &mut restart, outcome) {
             Next::End => return,
             Next::Restart(delay) => {
@@ -341,7 +370,8 @@ fn end_failed(entry: &SubsystemEntry, shared: &Arc<Shared>, error: &Arc<str>, wh
 }
 
 /// One run, under its health check if it has one (and health checks are on).
-fn run_once<'a>(entry: &'a SubsystemEntry, shared: &'a Shared) -> RunOnce<'a> {
+fn run_once(shared: &Arc<Shared>, index: usize) -> RunOnce<'_> {
+    let entry = &shared.entries()[index];
     let subsystem = &*entry.subsystem;
     let check = if shared.config.get().monitoring.health_checks {
         subsystem.health_check()
@@ -349,13 +379,13 @@ fn run_once<'a>(entry: &'a SubsystemEntry, shared: &'a Shared) -> RunOnce<'a> {
         None
     };
     match check {
-        None => match start_run(entry, shared.shutdown.clone(), shared) {
+        None => match start_run(shared, index, shared.shutdown.clone()) {
             Ok(run) => RunOnce::Plain(run),
             Err(panic) => RunOnce::Panicked(Some(panic)),
         },
         // Boxed: the health machinery's state (an interval, a join handle) would otherwise be
         // carried by every supervisor, checked or not.
-        Some(check) => RunOnce::Checked(Box::pin(run_checked(entry, check.into(), shared))),
+        Some(check) => RunOnce::Checked(Box::pin(run_checked(shared, index, check.into()))),
     }
 }
 
@@ -381,15 +411,16 @@ impl Future for RunOnce<'_> {
 }
 
 async fn run_checked(
-    entry: &SubsystemEntry,
+    shared: &Arc<Shared>,
+    index: usize,
     check: health::SharedCheck,
-    shared: &Shared,
 ) -> Result<(), Arc<str>> {
+    let entry = &shared.entries()[index];
     let subsystem = &*entry.subsystem;
     // This run gets its own handle, so an unhealthy run can be stopped without stopping the
     // daemon; it is still cancelled by the daemon's shutdown.
     let token = shared.shutdown.token().child_token();
-    let run = match start_run(entry, ShutdownHandle::from_token(token.clone()), shared) {
+    let run = match start_run(shared, index, ShutdownHandle::from_token(token.clone())) {
         Ok(run) => run,
         Err(panic) => return Err(panic),
     };
@@ -421,12 +452,13 @@ async fn run_checked(
 }
 
 /// Starts one run; a panic while creating its future is its failure.
-fn start_run<'a>(
-    entry: &'a SubsystemEntry,
+fn start_run(
+    shared: &Arc<Shared>,
+    index: usize,
     handle: ShutdownHandle,
-    shared: &Shared,
-) -> Result<CatchUnwind<'a>, Arc<str>> {
-    let context = Context::live(handle, shared);
+) -> Result<CatchUnwind<'_>, Arc<str>> {
+    let entry = &shared.entries()[index];
+    let context = Context::live(handle, shared, index);
     catch_unwind(AssertUnwindSafe(|| {
         entry.subsystem.run_with_context(context)
     }))
@@ -676,7 +708,7 @@ mod footprint {
         let supervise = super::supervise(shared.clone(), 0);
         let size = std::mem::size_of_val(&supervise);
         assert!(size <= 96, "supervise future is {size} bytes");
-        let run = super::run_once(&shared.entries()[0], &shared);
+        let run = super::run_once(&shared, 0);
         let size = std::mem::size_of_val(&run);
         assert!(size <= 40, "run_once future is {size} bytes");
         assert!(std::mem::size_of::<super::SubsystemEntry>() <= 40);

@@ -300,3 +300,32 @@ fn resource_tracking_adds_cpu_percent_only_when_on() {
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0));
 }
+
+#[test]
+fn a_subsystem_can_hold_readiness_until_its_set_up_is_done() {
+    let dir = scratch_dir("hold-ready");
+    let flag = dir.join("bound");
+    let (mut daemon, address) = start(
+        &["hold-ready"],
+        &[("FIXTURE_READY_FLAG", flag.to_str().unwrap())],
+    );
+    daemon.wait_for("binder: binding");
+    assert_eq!(
+        get(&address, "/readyz"),
+        (
+            503,
+            "not ready: subsystem `slow_binder` is not ready yet\n".to_owned()
+        )
+    );
+    assert_eq!(
+        daemon.count("all 1 subsystem(s) are running"),
+        0,
+        "start-up completed too early"
+    );
+    std::fs::write(&flag, "").unwrap();
+    daemon.wait_for("binder: ready");
+    daemon.wait_for("all 1 subsystem(s) are running");
+    assert_eq!(get(&address, "/readyz").0, 200);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0));
+}

@@ -162,6 +162,7 @@ fn build(
                 )
         }
         "config-watch" => daemon.with_subsystem(config_watch {}),
+        "hold-ready" => daemon.with_subsystem(slow_binder {}),
         "chatty" => {
             let count: u32 = option(options, "count", 100);
             daemon.with_subsystem_fn("chatty", move |shutdown| async move {
@@ -175,6 +176,25 @@ fn build(
         }
         other => panic!("unknown scenario {other:?}"),
     }
+}
+
+/// Ready only once the file named by `FIXTURE_READY_FLAG` exists (standing in for a socket
+/// that takes a while to bind).
+#[proc_daemon::subsystem(holds_readiness)]
+async fn slow_binder(context: proc_daemon::Context) {
+    let flag = std::path::PathBuf::from(
+        std::env::var_os("FIXTURE_READY_FLAG").expect("FIXTURE_READY_FLAG"),
+    );
+    println!("binder: binding");
+    while !flag.exists() {
+        tokio::select! {
+            () = context.shutdown().cancelled() => return,
+            () = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+    }
+    context.ready();
+    println!("binder: ready");
+    context.shutdown().cancelled().await;
 }
 
 /// Prints every configuration it is given; `[app] version` and `end` must agree, or the
