@@ -163,17 +163,19 @@ impl Shared {
         self.begin_shutdown(first);
     }
 
-    /// Cancels every handle and arms the watchdog; the first time, also tells systemd.
+    /// The first time, tells systemd; then cancels every handle and arms the watchdog.
     fn begin_shutdown(self: &Arc<Self>, first: bool) {
-        self.shutdown.trigger();
-        self.arm_watchdog();
         if first {
+            // Before the cancellation: once handles are cancelled the daemon may finish and
+            // exit before this thread gets to send anything.
             let reason = self.outcome().reason.clone();
             systemd::stopping(&format!(
                 "stopping: {}",
                 reason.map_or_else(|| "shutdown requested".to_owned(), |r| r.to_string())
             ));
         }
+        self.shutdown.trigger();
+        self.arm_watchdog();
     }
 
     /// Starts sampling resources if `monitoring.track_resources` asks for it.
