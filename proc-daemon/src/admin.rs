@@ -112,6 +112,11 @@ fn respond(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>
             ),
         },
         "/status" => text(StatusCode::OK, status_json(shared), "application/json"),
+        "/metrics" if !shared.config.get().monitoring.enable_metrics => text(
+            StatusCode::NOT_FOUND,
+            "metrics are turned off (monitoring.enable_metrics = false)\n".to_owned(),
+            PLAIN,
+        ),
         "/metrics" => text(
             StatusCode::OK,
             exposition::render(shared, shared.uptime(), shared.readiness().is_ok()),

@@ -447,7 +447,9 @@ impl DaemonBuilder {
         let _ = shared.started_at.set(std::time::Instant::now());
         #[cfg(feature = "metrics")]
         {
-            if crate::metrics::install_as_global_recorder(&shared.metrics) {
+            if shared.config.get().monitoring.enable_metrics
+                && crate::metrics::install_as_global_recorder(&shared.metrics)
+            {
                 tracing::debug!("`metrics` crate macros now record into the daemon's /metrics");
             }
             shared.start_resource_tracking().await;

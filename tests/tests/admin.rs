@@ -329,3 +329,28 @@ fn a_subsystem_can_hold_readiness_until_its_set_up_is_done() {
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0));
 }
+
+#[test]
+fn metrics_can_be_turned_off_and_back_on_by_reload() {
+    let dir = scratch_dir("metrics-off");
+    let config = dir.join("daemon.toml");
+    std::fs::write(&config, "[monitoring]\nenable_metrics = false\n").unwrap();
+    let (mut daemon, address) = start(
+        &["idle", "count=1", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    daemon.wait_for("all 1 subsystem(s) are running");
+    assert_eq!(
+        get(&address, "/metrics"),
+        (
+            404,
+            "metrics are turned off (monitoring.enable_metrics = false)\n".to_owned()
+        )
+    );
+    std::fs::write(&config, "[monitoring]\nenable_metrics = true\n").unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_for("configuration reloaded from");
+    assert_eq!(get(&address, "/metrics").0, 200);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0));
+}

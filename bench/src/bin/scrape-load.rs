@@ -45,18 +45,19 @@ fn main() {
     let mut builder = Daemon::builder(config);
     for i in 0..SUBSYSTEMS {
         let ticks = ticks.clone();
-        builder = builder.with_subsystem(SubsystemFn::new(format!("ticker-{i}"), move |shutdown| {
-            let ticks = ticks.clone();
-            async move {
-                let mut interval = tokio::time::interval(Duration::from_millis(10));
-                loop {
-                    tokio::select! {
-                        () = shutdown.cancelled() => return Ok(()),
-                        _ = interval.tick() => { ticks.fetch_add(1, Ordering::Relaxed); }
+        builder =
+            builder.with_subsystem(SubsystemFn::new(format!("ticker-{i}"), move |shutdown| {
+                let ticks = ticks.clone();
+                async move {
+                    let mut interval = tokio::time::interval(Duration::from_millis(10));
+                    loop {
+                        tokio::select! {
+                            () = shutdown.cancelled() => return Ok(()),
+                            _ = interval.tick() => { ticks.fetch_add(1, Ordering::Relaxed); }
+                        }
                     }
                 }
-            }
-        }));
+            }));
     }
     let handle = builder.handle();
     let daemon = runtime.spawn(builder.run());
@@ -77,7 +78,11 @@ fn main() {
     runtime.block_on(daemon).unwrap().unwrap();
 
     let p = |q: f64| {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
         let index = ((latencies.len() - 1) as f64 * q) as usize;
         latencies[index]
     };
@@ -86,5 +91,8 @@ fn main() {
     println!("| /metrics p50 | {:.2} ms |", p(0.5).as_secs_f64() * 1e3);
     println!("| /metrics p99 | {:.2} ms |", p(0.99).as_secs_f64() * 1e3);
     println!("| ticks/s without scraping | {idle_rate:.0} |");
-    println!("| ticks/s while scraping | {loaded_rate:.0} ({:.2}x) |", loaded_rate / idle_rate);
+    println!(
+        "| ticks/s while scraping | {loaded_rate:.0} ({:.2}x) |",
+        loaded_rate / idle_rate
+    );
 }

@@ -90,6 +90,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// Turns `/metrics` (and recording of the `metrics` crate's macros) on or off.
+    #[inline]
+    #[must_use]
+    pub fn enable_metrics(mut self, enabled: bool) -> Self {
+        self.config.monitoring.enable_metrics = enabled;
+        self
+    }
+
     /// Sets the PID file.
     #[inline]
     #[must_use]

@@ -100,6 +100,10 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.hot_reload = parse_bool(v)?;
         Ok(())
     }),
+    ("monitoring.enable_metrics", |c, v| {
+        c.monitoring.enable_metrics = parse_bool(v)?;
+        Ok(())
+    }),
     ("monitoring.track_resources", |c, v| {
         c.monitoring.track_resources = parse_bool(v)?;
         Ok(())

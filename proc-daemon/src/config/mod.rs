@@ -147,6 +147,8 @@ pub struct MonitoringConfig {
     /// How many consecutive failed (or hung) checks make a subsystem unhealthy, which stops its
     /// run and hands it to its restart policy.
     pub health_check_failures: u32,
+    /// Serve `/metrics` on the admin endpoint and record the `metrics` crate's macros.
+    pub enable_metrics: bool,
     /// Sample this process's memory, CPU and threads (`DaemonHandle::resource_usage`,
     /// `proc_daemon_process_cpu_percent` on `/metrics`); needs the `metrics` feature.
     pub track_resources: bool,
@@ -160,6 +162,7 @@ impl Default for MonitoringConfig {
             health_checks: true,
             health_check_interval_ms: 10_000,
             health_check_failures: 3,
+            enable_metrics: true,
             track_resources: false,
             metrics_interval_ms: 5_000,
         }
