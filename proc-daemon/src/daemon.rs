@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use crate::events::{EventBus, SubsystemEvent};
+use crate::events::EventBus;
+use crate::handle::DaemonHandle;
 use crate::pidfile::PidFile;
-use crate::reload::{LiveConfig, ReloadCounts};
+use crate::reload::LiveConfig;
 use crate::signal::{self, SignalConfig, signal_name};
 use crate::supervisor::{SubsystemEntry, supervise};
 use crate::{
@@ -115,6 +115,11 @@ impl Drop for Running {
 }
 
 impl Shared {
+    /// Why shutdown started, once it has.
+    pub(crate) fn shutdown_reason(&self) -> Option<ShutdownReason> {
+        self.outcome().reason.clone()
+    }
+
     fn outcome(&self) -> std::sync::MutexGuard<'_, Outcome> {
         self.outcome
             .lock()
@@ -133,7 +138,7 @@ impl Shared {
     }
 
     /// Calls `f` with every subsystem, before or after `run` froze them.
-    fn with_entries<R>(&self, f: impl FnOnce(&[SubsystemEntry]) -> R) -> R {
+    pub(crate) fn with_entries<R>(&self, f: impl FnOnce(&[SubsystemEntry]) -> R) -> R {
         match self.entries.get() {
             Some(entries) => f(entries),
             None => f(&self.registering()),
@@ -420,9 +425,7 @@ impl DaemonBuilder {
     /// A handle to the daemon, usable before and while it runs.
     #[must_use]
     pub fn handle(&self) -> DaemonHandle {
-        DaemonHandle {
-            shared: self.shared.clone(),
-        }
+        DaemonHandle::new(self.shared.clone())
     }
 
     /// Runs the daemon until it has shut down.
@@ -578,162 +581,6 @@ async fn shut_down(
     }
     tracker.wait().await;
     overrun
-}
-
-/// A handle on a daemon, from [`DaemonBuilder::handle`]: request shutdown, read subsystem
-/// states, subscribe to lifecycle events. Cheap to clone.
-///
-/// ```
-/// use proc_daemon::{Config, Daemon, SubsystemState};
-///
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let builder = Daemon::builder(Config::default()).with_task("idle", |shutdown| async move {
-///     shutdown.cancelled().await;
-///     Ok(())
-/// });
-/// let handle = builder.handle();
-/// let mut events = handle.subscribe();
-/// let running = tokio::spawn(builder.run());
-/// while events.recv().await.unwrap().state != SubsystemState::Running {}
-/// handle.request_shutdown();
-/// running.await.unwrap().unwrap();
-/// assert_eq!(handle.subsystems()[0].state, SubsystemState::Stopped);
-/// # });
-/// ```
-#[derive(Clone, Debug)]
-pub struct DaemonHandle {
-    shared: Arc<Shared>,
-}
-
-/// A subsystem's state as seen from outside.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SubsystemStatus {
-    /// Its name.
-    pub name: String,
-    /// Where it is in its life.
-    pub state: SubsystemState,
-    /// How many times it has been restarted.
-    pub restarts: u32,
-    /// The last failure, if any.
-    pub last_error: Option<String>,
-    /// Panics caught in its runs.
-    pub panics: u32,
-    /// Failed or hung health checks.
-    pub health_check_failures: u32,
-}
-
-impl DaemonHandle {
-    /// Starts a graceful shutdown (a no-op if one has started).
-    pub fn request_shutdown(&self) {
-        self.shared.request_shutdown(ShutdownReason::Requested);
-    }
-
-    /// Whether shutdown has started.
-    #[must_use]
-    pub fn is_shutting_down(&self) -> bool {
-        self.shared.shutdown.is_shutdown()
-    }
-
-    /// `Ok` when the daemon is ready — every subsystem has started, no critical subsystem is
-    /// starting, restarting or failed, and it is not shutting down — otherwise the reason.
-    /// This is what `/readyz` answers.
-    ///
-    /// # Errors
-    /// Why the daemon is not ready, e.g. ``critical subsystem `db` is restarting``.
-    pub fn readiness(&self) -> std::result::Result<(), String> {
-        self.shared.readiness()
-    }
-
-    /// Time since the daemon started running.
-    #[must_use]
-    pub fn uptime(&self) -> Duration {
-        self.shared.uptime()
-    }
-
-    /// The latest sample of the process's resource use, when `monitoring.track_resources` is on
-    /// and the daemon is running.
-    #[cfg(feature = "metrics")]
-    #[must_use]
-    pub fn resource_usage(&self) -> Option<crate::resources::ResourceUsage> {
-        self.shared.resource_usage()
-    }
-
-    /// The daemon's application metrics, served on `/metrics` with the built-in ones.
-    #[cfg(feature = "metrics")]
-    #[must_use]
-    pub fn metrics(&self) -> crate::metrics::MetricsCollector {
-        self.shared.metrics.clone()
-    }
-
-    /// Why shutdown started, once it has.
-    #[must_use]
-    pub fn shutdown_reason(&self) -> Option<ShutdownReason> {
-        self.shared.outcome().reason.clone()
-    }
-
-    /// A shutdown handle, cancelled when the daemon starts shutting down.
-    #[must_use]
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.shared.shutdown.clone()
-    }
-
-    /// Every subsystem's current state, in registration order.
-    #[must_use]
-    pub fn subsystems(&self) -> Vec<SubsystemStatus> {
-        self.shared.with_entries(|entries| {
-            entries
-                .iter()
-                .map(|entry| {
-                    let failures = entry.failure_record();
-                    SubsystemStatus {
-                        name: entry.name().to_owned(),
-                        state: entry.state(),
-                        restarts: entry.restarts(),
-                        last_error: failures.last_error.map(|e| e.to_string()),
-                        panics: failures.panics,
-                        health_check_failures: failures.health_failures,
-                    }
-                })
-                .collect()
-        })
-    }
-
-    /// Lifecycle events from now on: one per state transition of every subsystem.
-    #[must_use]
-    pub fn subscribe(&self) -> broadcast::Receiver<SubsystemEvent> {
-        self.shared.events.subscribe()
-    }
-
-    /// The configuration in force: always complete and valid (a failed reload keeps the
-    /// previous one).
-    #[must_use]
-    pub fn config_snapshot(&self) -> Arc<Config> {
-        self.shared.config.get()
-    }
-
-    /// Every configuration from now on: the receiver sees each successful reload.
-    #[must_use]
-    pub fn subscribe_config(&self) -> tokio::sync::watch::Receiver<Arc<Config>> {
-        self.shared.config.subscribe()
-    }
-
-    /// Reads the configuration file and environment again, validates them and, if they are
-    /// good, makes them the configuration in force (what SIGHUP does). Settings that need a
-    /// restart (`name`, `performance.worker_threads`, `pid_file`, `hot_reload`, `logging.json`,
-    /// `logging.color`) keep their value, with a warning.
-    ///
-    /// # Errors
-    /// [`Error::Config`] with the problem; the previous configuration stays in force.
-    pub fn reload(&self) -> Result<()> {
-        self.shared.config.reload("requested")
-    }
-
-    /// How many reloads were applied and how many failed.
-    #[must_use]
-    pub fn reload_counts(&self) -> ReloadCounts {
-        self.shared.config.counts()
-    }
 }
 
 #[cfg(test)]

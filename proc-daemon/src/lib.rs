@@ -40,6 +40,7 @@ pub mod error;
 mod events;
 #[cfg(feature = "admin")]
 mod exposition;
+mod handle;
 mod health;
 mod launcher;
 mod log_file;
@@ -67,9 +68,10 @@ pub use proc_daemon_macros::{daemon, subsystem};
 
 pub use config::{AdminConfig, Config, LogLevel, MonitoringConfig};
 pub use context::Context;
-pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, ShutdownReason, SubsystemStatus};
+pub use daemon::{Daemon, DaemonBuilder, ShutdownReason};
 pub use error::{Error, Result};
 pub use events::SubsystemEvent;
+pub use handle::{DaemonHandle, SubsystemStatus};
 pub use launcher::{Launcher, build_runtime, exit_code_of};
 pub use pidfile::PidFile;
 pub use reload::ReloadCounts;
