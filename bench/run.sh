@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Whole-process benchmark: builds every implementation in release mode and prints the table.
-# Usage: bench/run.sh [runs] [N ...]      e.g. bench/run.sh 5 1 1000 10000 100000
+# Whole-process benchmark: builds every implementation in release mode (ours and the floor in
+# this workspace; tokio-graceful-shutdown and the published proc-daemon in bench/peers) and
+# prints the table. Usage: bench/run.sh [runs] [N ...]   e.g. bench/run.sh 5 1 1000 10000 100000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p bench --bins
+(cd bench/peers && cargo build --release -q)
 exec target/release/harness "$@"

@@ -9,13 +9,17 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const IMPLEMENTATIONS: [&str; 2] = ["idle-floor", "idle-ours"];
+/// The floor first (ratios are to it), then ours, then the peers (built by `bench/run.sh` in
+/// `bench/peers/`, their own workspace).
+const IMPLEMENTATIONS: [&str; 4] = ["idle-floor", "idle-ours", "idle-tgs", "idle-published"];
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Sample {
     start: Duration,
     stop: Duration,
     peak_rss_bytes: u64,
+    /// How the process ended, if not with exit code 0 (the table says so instead of a time).
+    unclean: Option<String>,
 }
 
 // The child is reaped with wait4(2), which also reports its peak RSS; `Child::wait` cannot.
@@ -52,15 +56,19 @@ fn run_once(program: &PathBuf, n: usize) -> Sample {
         usage
     };
     let stop = signalled.elapsed();
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{} did not exit 0 (status {status:#x})",
-        program.display()
-    );
+    let unclean = if libc::WIFEXITED(status) {
+        let code = libc::WEXITSTATUS(status);
+        (code != 0).then(|| format!("exit code {code}"))
+    } else if libc::WIFSIGNALED(status) {
+        Some(format!("killed by signal {}", libc::WTERMSIG(status)))
+    } else {
+        Some(format!("status {status:#x}"))
+    };
     Sample {
         start,
         stop,
         peak_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap() * 1024,
+        unclean,
     }
 }
 
@@ -85,13 +93,24 @@ fn main() {
         .parent()
         .unwrap()
         .to_path_buf();
+    let peers = dir.join("../../bench/peers/target/release");
+    let locate = |name: &str| {
+        [dir.join(name), peers.join(name)]
+            .into_iter()
+            .find(|p| p.exists())
+    };
+    let available: Vec<&str> = IMPLEMENTATIONS
+        .iter()
+        .copied()
+        .filter(|name| locate(name).is_some())
+        .collect();
 
     // samples[implementation][count] = runs
-    let mut samples = vec![vec![Vec::new(); counts.len()]; IMPLEMENTATIONS.len()];
+    let mut samples = vec![vec![Vec::new(); counts.len()]; available.len()];
     for _ in 0..runs {
         for (c, &n) in counts.iter().enumerate() {
-            for (i, name) in IMPLEMENTATIONS.iter().enumerate() {
-                samples[i][c].push(run_once(&dir.join(name), n));
+            for (i, name) in available.iter().enumerate() {
+                samples[i][c].push(run_once(&locate(name).unwrap(), n));
             }
         }
     }
@@ -126,8 +145,9 @@ fn main() {
         })
     };
     for (c, &n) in counts.iter().enumerate() {
-        for (i, name) in IMPLEMENTATIONS.iter().enumerate() {
+        for (i, name) in available.iter().enumerate() {
             let (start, stop, rss) = medians[i][c];
+            let unclean = samples[i][c].iter().find_map(|s| s.unclean.clone());
             let (floor_start, floor_stop, _) = medians[0][c];
             let ratio = |value: f64, floor: f64| {
                 if i == 0 {
@@ -146,9 +166,12 @@ fn main() {
             #[allow(clippy::cast_precision_loss)]
             let rss_mib = rss as f64 / 1_048_576.0;
             println!(
-                "| {name} | {n} | {start:.1} ms{} | {stop:.1} ms{} | {rss_mib:.1} MiB | {bytes} |",
+                "| {name} | {n} | {start:.1} ms{} | {} | {rss_mib:.1} MiB | {bytes} |",
                 ratio(start, floor_start),
-                ratio(stop, floor_stop),
+                unclean.map_or_else(
+                    || format!("{stop:.1} ms{}", ratio(stop, floor_stop)),
+                    |how| format!("no clean stop: {how}"),
+                ),
             );
         }
     }
