@@ -8,7 +8,10 @@ use tokio_graceful_shutdown::{SubsystemBuilder, SubsystemHandle, Toplevel};
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).expect("N");
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .expect("N");
     let started = Arc::new(AtomicUsize::new(0));
     Toplevel::new(async move |s: &mut SubsystemHandle| {
         for i in 0..n {
