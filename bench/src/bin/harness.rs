@@ -13,6 +13,11 @@ use std::time::{Duration, Instant};
 /// `bench/peers/`, their own workspace).
 const IMPLEMENTATIONS: [&str; 4] = ["idle-floor", "idle-ours", "idle-tgs", "idle-published"];
 
+/// How long a process may take to exit after SIGTERM before it is called hung.
+const STOP_PATIENCE: Duration = Duration::from_secs(60);
+/// Marks a run that had to be killed; wait(2) never reports -1 as a status.
+const HUNG: i32 = -1;
+
 #[derive(Clone, Debug)]
 struct Sample {
     start: Duration,
@@ -51,12 +56,30 @@ fn run_once(program: &PathBuf, n: usize) -> Sample {
     let usage = unsafe {
         libc::kill(pid, libc::SIGTERM);
         let mut usage: libc::rusage = std::mem::zeroed();
-        let waited = libc::wait4(pid, &raw mut status, 0, &raw mut usage);
-        assert_eq!(waited, pid, "wait4 failed");
+        // Polled (WNOHANG) so a process that never exits is recorded as hung, then killed.
+        loop {
+            let waited = libc::wait4(pid, &raw mut status, libc::WNOHANG, &raw mut usage);
+            assert!(waited >= 0, "wait4 failed");
+            if waited == pid {
+                break;
+            }
+            if signalled.elapsed() > STOP_PATIENCE {
+                libc::kill(pid, libc::SIGKILL);
+                libc::wait4(pid, &raw mut status, 0, &raw mut usage);
+                status = HUNG;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         usage
     };
     let stop = signalled.elapsed();
-    let unclean = if libc::WIFEXITED(status) {
+    let unclean = if status == HUNG {
+        Some(format!(
+            "hung: still running {}s after SIGTERM",
+            STOP_PATIENCE.as_secs()
+        ))
+    } else if libc::WIFEXITED(status) {
         let code = libc::WEXITSTATUS(status);
         (code != 0).then(|| format!("exit code {code}"))
     } else if libc::WIFSIGNALED(status) {
