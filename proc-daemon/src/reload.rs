@@ -186,34 +186,24 @@ fn keep_restart_only_settings(current: &Config, fresh: &mut Config) {
             fresh.clone_from(current);
         }
     }
-    keep("name", &current.name, &mut fresh.name);
-    keep(
-        "performance.worker_threads",
-        &current.performance.worker_threads,
-        &mut fresh.performance.worker_threads,
-    );
-    keep("pid_file", &current.pid_file, &mut fresh.pid_file);
-    keep("hot_reload", &current.hot_reload, &mut fresh.hot_reload);
-    keep("admin", &current.admin, &mut fresh.admin);
-    keep(
-        "monitoring.track_resources",
-        &current.monitoring.track_resources,
-        &mut fresh.monitoring.track_resources,
-    );
-    keep(
-        "monitoring.metrics_interval_ms",
-        &current.monitoring.metrics_interval_ms,
-        &mut fresh.monitoring.metrics_interval_ms,
-    );
-    keep(
-        "logging.json",
-        &current.logging.json,
-        &mut fresh.logging.json,
-    );
-    keep(
-        "logging.color",
-        &current.logging.color,
-        &mut fresh.logging.color,
+    macro_rules! keep {
+        ($($($field:ident).+),+ $(,)?) => {$(
+            keep(stringify!($($field).+), &current.$($field).+, &mut fresh.$($field).+);
+        )+};
+    }
+    keep!(
+        name,
+        pid_file,
+        hot_reload,
+        admin,
+        performance.worker_threads,
+        monitoring.track_resources,
+        monitoring.metrics_interval_ms,
+        logging.json,
+        logging.color,
+        logging.file,
+        logging.max_file_size,
+        logging.max_files,
     );
 }
 
@@ -290,7 +280,7 @@ mod tests {
     fn restart_only_settings_keep_their_value() {
         let path = temp_config(
             "restart-only",
-            "name = \"other\"\n[performance]\nworker_threads = 7\n[shutdown]\ntimeout_ms = 2000\n",
+            "name = \"other\"\n[performance]\nworker_threads = 7\n[logging]\nmax_files = 9\n[shutdown]\ntimeout_ms = 2000\n",
         );
         let live = LiveConfig::new(Config::default());
         live.set_path(path);
@@ -298,6 +288,7 @@ mod tests {
         let config = live.get();
         assert_eq!(config.name, "daemon");
         assert_eq!(config.performance.worker_threads, 0);
+        assert_eq!(config.logging.max_files, 5);
         assert_eq!(config.shutdown.timeout_ms, 2000, "live settings do change");
     }
 }
