@@ -411,6 +411,11 @@ impl DaemonBuilder {
         self
     }
 
+    /// Sends signals to this daemon before `run` (which attaches again, harmlessly).
+    pub(crate) fn attach_signals(&self) -> signal::Attachment {
+        signal::attach(&self.shared)
+    }
+
     pub(crate) fn set_default_name(&self, name: String) {
         self.shared.config.set_default_name(name);
     }

@@ -155,7 +155,19 @@ impl Launcher {
         if let Some(path) = self.config_path() {
             builder = builder.with_config_path(path);
         }
-        let outcome = runtime.block_on(async move { setup(builder).await?.run().await });
+        let shutdown = builder.handle().shutdown_handle();
+        let outcome = runtime.block_on(async move {
+            // Signals reach this daemon from now on, so a SIGTERM during a slow set-up stops the
+            // start-up at once instead of waiting for it.
+            let _signals = builder.attach_signals();
+            tokio::select! {
+                ready = setup(builder) => ready?.run().await,
+                () = shutdown.cancelled() => {
+                    tracing::info!("shutdown requested during set-up; nothing was started");
+                    Ok(())
+                }
+            }
+        });
         // Every supervised task has ended when `run` returns; tasks the application spawned on
         // its own must not hold the process (the watchdog has already been disarmed).
         runtime.shutdown_background();

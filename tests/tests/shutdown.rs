@@ -262,6 +262,24 @@ fn sigterm_during_start_up_is_a_clean_stop_every_time() {
 }
 
 #[test]
+fn sigterm_during_a_slow_set_up_stops_at_once_with_nothing_started() {
+    let mut daemon = start(&["idle", "count=1", "setup_ms=60000"], &[]);
+    daemon.wait_for("setup: starting");
+    daemon.signal(libc::SIGTERM);
+    let (exit, took) = daemon.wait_exit_timed(PATIENCE);
+    assert_eq!(exit, Exit::Code(0), "{}", daemon.transcript());
+    assert!(
+        took < Duration::from_secs(20),
+        "waited for the set-up: {took:?}"
+    );
+    daemon.wait_for("shutdown requested during set-up; nothing was started");
+    assert_eq!(
+        daemon.count("setup done") + daemon.count("idle0: running"),
+        0
+    );
+}
+
+#[test]
 fn a_second_instance_with_the_same_pid_file_is_refused() {
     let dir = scratch_dir("two-instances");
     let pid_file = dir.join("fixture.pid");

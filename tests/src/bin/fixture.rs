@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     Launcher::new("fixture")
         .env_prefix(prefix)
         .run(move |daemon| async move {
+            println!("setup: starting");
             if let Some(ms) = options.get("setup_ms") {
                 // Slow start-up: signals must still be handled while this runs.
                 tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
