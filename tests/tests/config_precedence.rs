@@ -43,32 +43,40 @@ fn print_config(env: &[(&str, &str)]) -> (Process, String) {
     (daemon, file.display().to_string())
 }
 
-#[test]
-fn the_file_overrides_defaults_in_every_section() {
-    let (daemon, file) = print_config(&[]);
-    for line in [
-        format!("name = \"from-file\"  # file {file}"),
-        format!("hot_reload = true  # file {file}"),
-        format!("pid_file = \"/tmp/from-file.pid\"  # file {file}"),
-        format!("level = \"warn\"  # file {file}"),
-        format!("color = false  # file {file}"),
-        "json = false  # default".to_owned(),
-        format!("timeout_ms = 2000  # file {file}"),
-        format!("force_timeout_ms = 20000  # file {file}"),
-        format!("kill_timeout_ms = 25000  # file {file}"),
-        format!("worker_threads = 3  # file {file}"),
-        format!("health_check_interval_ms = 700  # file {file}"),
-        format!("health_check_failures = 4  # file {file}"),
-        "health_checks = true  # default".to_owned(),
-        format!("port = 8080  # file {file}"),
-        format!("greeting = \"hello\"  # file {file}"),
-    ] {
+/// Each line must appear exactly once in what `--print-config` printed.
+fn assert_printed(daemon: &Process, lines: &[String]) {
+    for line in lines {
         assert!(
-            daemon.count(&line) == 1,
+            daemon.count(line) == 1,
             "missing {line:?} in:\n{}",
             daemon.transcript()
         );
     }
+}
+
+#[test]
+fn the_file_overrides_defaults_in_every_section() {
+    let (daemon, file) = print_config(&[]);
+    assert_printed(
+        &daemon,
+        &[
+            format!("name = \"from-file\"  # file {file}"),
+            format!("hot_reload = true  # file {file}"),
+            format!("pid_file = \"/tmp/from-file.pid\"  # file {file}"),
+            format!("level = \"warn\"  # file {file}"),
+            format!("color = false  # file {file}"),
+            "json = false  # default".to_owned(),
+            format!("timeout_ms = 2000  # file {file}"),
+            format!("force_timeout_ms = 20000  # file {file}"),
+            format!("kill_timeout_ms = 25000  # file {file}"),
+            format!("worker_threads = 3  # file {file}"),
+            format!("health_check_interval_ms = 700  # file {file}"),
+            format!("health_check_failures = 4  # file {file}"),
+            "health_checks = true  # default".to_owned(),
+            format!("port = 8080  # file {file}"),
+            format!("greeting = \"hello\"  # file {file}"),
+        ],
+    );
 }
 
 #[test]
@@ -85,28 +93,25 @@ fn the_environment_overrides_the_file_in_every_section() {
         ("DAEMON_APP_PORT", "9090"),
         ("DAEMON_APP_REGION", "eu-west"),
     ]);
-    for line in [
-        "name = \"from-env\"  # env DAEMON_NAME".to_owned(),
-        "hot_reload = false  # env DAEMON_HOT_RELOAD".to_owned(),
-        "pid_file = \"/tmp/from-env.pid\"  # env DAEMON_PID_FILE".to_owned(),
-        "level = \"info,fixture=debug\"  # env DAEMON_LOGGING_LEVEL".to_owned(),
-        format!("color = false  # file {file}"),
-        "timeout_ms = 3000  # env DAEMON_SHUTDOWN_TIMEOUT_MS".to_owned(),
-        format!("force_timeout_ms = 20000  # file {file}"),
-        "kill_timeout_ms = 30000  # env DAEMON_SHUTDOWN_KILL_TIMEOUT_MS".to_owned(),
-        "worker_threads = 1  # env DAEMON_PERFORMANCE_WORKER_THREADS".to_owned(),
-        "health_check_failures = 9  # env DAEMON_MONITORING_HEALTH_CHECK_FAILURES".to_owned(),
-        format!("health_check_interval_ms = 700  # file {file}"),
-        "port = 9090  # env DAEMON_APP_PORT".to_owned(),
-        "region = \"eu-west\"  # env DAEMON_APP_REGION".to_owned(),
-        format!("greeting = \"hello\"  # file {file}"),
-    ] {
-        assert!(
-            daemon.count(&line) == 1,
-            "missing {line:?} in:\n{}",
-            daemon.transcript()
-        );
-    }
+    assert_printed(
+        &daemon,
+        &[
+            "name = \"from-env\"  # env DAEMON_NAME".to_owned(),
+            "hot_reload = false  # env DAEMON_HOT_RELOAD".to_owned(),
+            "pid_file = \"/tmp/from-env.pid\"  # env DAEMON_PID_FILE".to_owned(),
+            "level = \"info,fixture=debug\"  # env DAEMON_LOGGING_LEVEL".to_owned(),
+            format!("color = false  # file {file}"),
+            "timeout_ms = 3000  # env DAEMON_SHUTDOWN_TIMEOUT_MS".to_owned(),
+            format!("force_timeout_ms = 20000  # file {file}"),
+            "kill_timeout_ms = 30000  # env DAEMON_SHUTDOWN_KILL_TIMEOUT_MS".to_owned(),
+            "worker_threads = 1  # env DAEMON_PERFORMANCE_WORKER_THREADS".to_owned(),
+            "health_check_failures = 9  # env DAEMON_MONITORING_HEALTH_CHECK_FAILURES".to_owned(),
+            format!("health_check_interval_ms = 700  # file {file}"),
+            "port = 9090  # env DAEMON_APP_PORT".to_owned(),
+            "region = \"eu-west\"  # env DAEMON_APP_REGION".to_owned(),
+            format!("greeting = \"hello\"  # file {file}"),
+        ],
+    );
 }
 
 #[test]

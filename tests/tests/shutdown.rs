@@ -6,6 +6,13 @@ use tests::{Exit, PATIENCE, Process, scratch_dir};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
 
+/// Shutdown deadlines long enough never to matter: the test ends the daemon another way.
+const UNHURRIED: [(&str, &str); 3] = [
+    ("DAEMON_SHUTDOWN_TIMEOUT_MS", "60000"),
+    ("DAEMON_SHUTDOWN_FORCE_TIMEOUT_MS", "60000"),
+    ("DAEMON_SHUTDOWN_KILL_TIMEOUT_MS", "60000"),
+];
+
 fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
     Process::start(FIXTURE, args, env)
 }
@@ -200,9 +207,9 @@ fn second_sigint_during_a_slow_shutdown_exits_at_once_with_130() {
     let mut daemon = start(
         &["slow-stop"],
         &[
-            ("DAEMON_SHUTDOWN_TIMEOUT_MS", "60000"),
-            ("DAEMON_SHUTDOWN_FORCE_TIMEOUT_MS", "60000"),
-            ("DAEMON_SHUTDOWN_KILL_TIMEOUT_MS", "60000"),
+            UNHURRIED[0],
+            UNHURRIED[1],
+            UNHURRIED[2],
             ("DAEMON_PID_FILE", pid_file.to_str().unwrap()),
         ],
     );
@@ -219,14 +226,7 @@ fn second_sigint_during_a_slow_shutdown_exits_at_once_with_130() {
 
 #[test]
 fn second_sigterm_exits_with_143() {
-    let mut daemon = start(
-        &["slow-stop"],
-        &[
-            ("DAEMON_SHUTDOWN_TIMEOUT_MS", "60000"),
-            ("DAEMON_SHUTDOWN_FORCE_TIMEOUT_MS", "60000"),
-            ("DAEMON_SHUTDOWN_KILL_TIMEOUT_MS", "60000"),
-        ],
-    );
+    let mut daemon = start(&["slow-stop"], &UNHURRIED);
     daemon.wait_for("slow: running");
     daemon.signal(libc::SIGTERM);
     daemon.wait_for("slow: cleaning up");
