@@ -1,6 +1,11 @@
 //! The daemon's log output: a `tracing` subscriber on standard error whose filter follows
 //! `logging.level` (reloadable) unless `RUST_LOG` is set. Installed only when the application
 //! has not installed its own subscriber.
+//!
+//! Filters are `target=level` directives (`"info,my_crate=debug"`), parsed by
+//! `tracing_subscriber`'s `Targets`. The `env-filter` feature switches to `EnvFilter` and its
+//! full syntax (span and field directives such as `my_crate[request{id=7}]=trace`), at the
+//! price of a regex engine in the binary (about 330 KB stripped).
 
 use std::io::IsTerminal;
 use std::sync::{Mutex, OnceLock};
@@ -9,11 +14,31 @@ use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuar
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::{EnvFilter, Registry, reload};
+use tracing_subscriber::{Registry, reload};
 
 use crate::config::{Config, LogLevel};
 
-static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+#[cfg(feature = "env-filter")]
+type Filter = tracing_subscriber::EnvFilter;
+#[cfg(not(feature = "env-filter"))]
+type Filter = tracing_subscriber::filter::Targets;
+
+static FILTER: OnceLock<reload::Handle<Filter, Registry>> = OnceLock::new();
+
+fn parse_filter(directives: &str) -> Result<Filter, String> {
+    #[cfg(feature = "env-filter")]
+    let parsed = Filter::builder().parse(directives);
+    // `Targets` would take `my_crate[span]` for a target name and silently match nothing.
+    #[cfg(not(feature = "env-filter"))]
+    let parsed = if directives.contains(['[', '{']) {
+        Err("span and field directives need proc-daemon's `env-filter` feature".to_owned())
+    } else {
+        directives.parse::<Filter>().map_err(|err| err.to_string())
+    };
+    #[cfg(feature = "env-filter")]
+    let parsed = parsed.map_err(|err| err.to_string());
+    parsed
+}
 
 /// Keeps the log file's writer thread alive; dropping it flushes every pending line.
 static FILE_WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
@@ -36,7 +61,7 @@ static FILE_WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
 /// What is wrong with the value.
 pub fn check_filter(level: &str) -> Result<(), String> {
     let level = level.trim();
-    if !level.contains(['=', ',', '[', ':']) {
+    if !level.contains(['=', ',', '[', ':']) && !level.eq_ignore_ascii_case("off") {
         return level.parse::<LogLevel>().map(|_| ()).map_err(|_| {
             format!(
                 "unknown log level {level:?}, expected one of {} (or directives such as \"info,my_crate=debug\")",
@@ -44,26 +69,25 @@ pub fn check_filter(level: &str) -> Result<(), String> {
             )
         });
     }
-    EnvFilter::builder()
-        .parse(level)
+    parse_filter(level)
         .map(|_| ())
         .map_err(|err| format!("invalid filter directives {level:?}: {err}"))
 }
 
 /// `RUST_LOG` if set and valid, else `logging.level`.
-fn filter_for(config: &Config) -> EnvFilter {
+fn filter_for(config: &Config) -> Filter {
     if let Ok(filter) = std::env::var("RUST_LOG")
         && !filter.trim().is_empty()
     {
-        match EnvFilter::builder().parse(&filter) {
+        match parse_filter(&filter) {
             Ok(filter) => return filter,
             Err(err) => eprintln!("RUST_LOG={filter:?} is invalid ({err}); using logging.level"),
         }
     }
     // `logging.level` was validated with the configuration.
-    EnvFilter::builder()
-        .parse(config.logging.level.as_str())
-        .unwrap_or_else(|_| EnvFilter::new(LogLevel::Info.as_str()))
+    parse_filter(config.logging.level.as_str())
+        .or_else(|_| parse_filter(LogLevel::Info.as_str()))
+        .expect("a level name is a valid filter")
 }
 
 /// Installs the global subscriber configured by `[logging]`. Returns `false`, and changes
@@ -155,5 +179,35 @@ pub(crate) fn apply(config: &Config) {
             "could not apply logging.level {:?}: {err}",
             config.logging.level
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_filter;
+
+    #[test]
+    fn target_directives_are_accepted() {
+        for filter in [
+            "warn",
+            "info,my_crate=debug",
+            "my_crate::module=trace",
+            "off",
+        ] {
+            assert_eq!(check_filter(filter), Ok(()), "{filter}");
+        }
+    }
+
+    #[cfg(not(feature = "env-filter"))]
+    #[test]
+    fn span_directives_need_the_env_filter_feature() {
+        let err = check_filter("my_crate[request]=trace").unwrap_err();
+        assert!(err.contains("env-filter"), "{err}");
+    }
+
+    #[cfg(feature = "env-filter")]
+    #[test]
+    fn span_directives_work_with_the_env_filter_feature() {
+        assert_eq!(check_filter("my_crate[request{id=7}]=trace"), Ok(()));
     }
 }

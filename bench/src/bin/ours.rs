@@ -1,0 +1,53 @@
+//! proc-daemon running a benchmark workload (`idle N`, `restart`, `cleanup`; see the `bench`
+//! library). Written against `Launcher`, which is exactly what `#[daemon]` expands to (the
+//! expansion snapshots in `proc-daemon-macros` show it); the macro cannot register a number of
+//! subsystems chosen at run time.
+
+use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bench_workload::{CLEANUP, Readiness, Workload};
+use proc_daemon::{Launcher, RestartLimit, RestartPolicy, ShutdownHandle, SubsystemFn};
+
+static READY: OnceLock<Readiness> = OnceLock::new();
+
+async fn idle(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
+    READY.get().unwrap().started();
+    shutdown.cancelled().await;
+    Ok(())
+}
+
+async fn fail_at_once(_shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
+    READY.get().unwrap().started();
+    Err(proc_daemon::Error::other("failing on purpose"))
+}
+
+async fn slow_cleanup(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
+    READY.get().unwrap().started();
+    shutdown.cancelled().await;
+    tokio::time::sleep(CLEANUP).await;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let workload = Workload::from_args();
+    READY.set(Readiness::new(workload.subsystems())).unwrap();
+    let code = Launcher::new("ours").run(move |daemon| async move {
+        Ok(match workload {
+            Workload::Idle(n) => (0..n).fold(daemon, |daemon, i| {
+                daemon.with_subsystem(SubsystemFn::new(format!("idle-{i}"), idle))
+            }),
+            // As fast as the policy allows: restarted at once, with no intensity limit that a
+            // benchmark could reach.
+            Workload::Restart => daemon.with_subsystem(
+                SubsystemFn::new("failing", fail_at_once)
+                    .restart_policy(RestartPolicy::Always)
+                    .restart_limit(RestartLimit::new(u32::MAX, Duration::from_secs(1))),
+            ),
+            Workload::Cleanup => daemon.with_subsystem(SubsystemFn::new("cleanup", slow_cleanup)),
+        })
+    });
+    READY.get().unwrap().report_runs();
+    code
+}
