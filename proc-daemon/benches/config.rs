@@ -25,6 +25,20 @@ fn config(c: &mut Criterion) {
         b.iter(|| black_box(Config::load_from_file(black_box(Path::new(EXAMPLE))).unwrap()));
     });
 
+    // Whether reading the file through a memory map (what an `mmap-config` feature would do)
+    // beats a plain read: the evidence for leaving that feature out (docs/PERFORMANCE.md).
+    c.bench_function("read_example_file", |b| {
+        b.iter(|| black_box(std::fs::read_to_string(black_box(EXAMPLE)).unwrap()));
+    });
+    c.bench_function("mmap_example_file", |b| {
+        b.iter(|| {
+            let file = std::fs::File::open(black_box(EXAMPLE)).unwrap();
+            // SAFETY: the file is not modified while mapped (a benchmark fixture).
+            let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+            black_box(std::str::from_utf8(&map).unwrap().len())
+        });
+    });
+
     c.bench_function("env_overlay_only", |b| {
         b.iter(|| black_box(Config::new().unwrap()));
     });

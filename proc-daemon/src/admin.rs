@@ -70,8 +70,14 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 
 async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
     let service = service_fn(move |request: Request<Incoming>| {
-        let response = respond(&shared, &request);
-        async move { Ok::<_, Infallible>(response) }
+        let shared = shared.clone();
+        async move {
+            #[cfg(feature = "profiling")]
+            if request.uri().path() == "/debug/pprof/profile" && request.method() == Method::GET {
+                return Ok::<_, Infallible>(cpu_profile(request.uri().query()).await);
+            }
+            Ok::<_, Infallible>(respond(&shared, &request))
+        }
     });
     let mut builder = http1::Builder::new();
     builder
@@ -130,41 +136,63 @@ fn respond(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>
     }
 }
 
+/// The longest profile `/debug/pprof/profile` takes: the connection must finish within
+/// `CONNECTION_TIMEOUT`.
+#[cfg(feature = "profiling")]
+const MAX_PROFILE_SECONDS: u64 = 25;
+
+/// `GET /debug/pprof/profile?seconds=N`: a CPU profile of the next N seconds (default 10, at
+/// most 25), in pprof protobuf — `go tool pprof http://host:port/debug/pprof/profile?seconds=5`.
+/// One at a time: a second request while one runs gets 409.
+#[cfg(feature = "profiling")]
+async fn cpu_profile(query: Option<&str>) -> Response<Full<Bytes>> {
+    const PLAIN: &str = "text/plain; charset=utf-8";
+    let seconds = match query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("seconds="))
+    {
+        None => 10,
+        Some(value) => match value.parse::<u64>() {
+            Ok(seconds @ 1..=MAX_PROFILE_SECONDS) => seconds,
+            _ => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "seconds must be a whole number from 1 to {MAX_PROFILE_SECONDS}, not {value:?}\n"
+                    ),
+                    PLAIN,
+                );
+            }
+        },
+    };
+    let profiler = match crate::profiling::CpuProfiler::start() {
+        Ok(profiler) => profiler,
+        Err(err) => return text(StatusCode::CONFLICT, format!("{err}\n"), PLAIN),
+    };
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    // Symbolising the samples is CPU work; keep it off the runtime's workers.
+    match tokio::task::spawn_blocking(move || profiler.stop()).await {
+        Ok(Ok(profile)) => {
+            let mut response = Response::new(Full::new(Bytes::from(profile)));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            response
+        }
+        Ok(Err(err)) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n"), PLAIN),
+        Err(_) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the profile could not be finished\n".to_owned(),
+            PLAIN,
+        ),
+    }
+}
+
 fn status_json(shared: &Shared) -> String {
-    let config = shared.config.get();
-    let reloads = shared.config.counts();
-    let subsystems: Vec<serde_json::Value> = shared
-        .entries()
-        .iter()
-        .map(|entry| {
-            let failures = entry.failure_record();
-            serde_json::json!({
-                "name": entry.name(),
-                "state": entry.state().as_str(),
-                "critical": entry.subsystem.critical(),
-                "restarts": entry.restarts(),
-                "panics": failures.panics,
-                "health_check_failures": failures.health_failures,
-                "last_error": failures.last_error.as_deref(),
-            })
-        })
-        .collect();
-    let readiness = shared.readiness();
-    let status = serde_json::json!({
-        "name": config.name,
-        "pid": std::process::id(),
-        "uptime_seconds": shared.uptime().as_secs_f64(),
-        "ready": readiness.is_ok(),
-        "not_ready_because": readiness.err(),
-        "shutting_down": shared.shutdown.is_shutdown(),
-        "config_source": shared
-            .config
-            .path()
-            .map_or_else(|| "defaults and environment".to_owned(), |p| p.display().to_string()),
-        "reloads": { "applied": reloads.applied, "failed": reloads.failed },
-        "subsystems": subsystems,
-    });
-    let mut body = serde_json::to_string_pretty(&status).unwrap_or_default();
+    let mut body =
+        serde_json::to_string_pretty(&crate::status::to_json(shared)).unwrap_or_default();
     body.push('\n');
     body
 }

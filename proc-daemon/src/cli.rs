@@ -17,6 +17,8 @@ pub(crate) enum Command {
     Help,
     /// Print the version.
     Version,
+    /// Send a command to the running daemon's control socket and print the answer.
+    Ctl(String),
 }
 
 /// The parsed command line.
@@ -32,7 +34,16 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
         command: Command::Run,
         config: None,
     };
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
+    // `ctl <command>` only as the first argument, so application arguments stay theirs.
+    if args.peek().and_then(|a| a.to_str()) == Some("ctl") {
+        args.next();
+        let command = args
+            .next()
+            .and_then(|c| c.into_string().ok())
+            .ok_or_else(|| "ctl needs a command: status, health, reload or stop".to_owned())?;
+        cli.command = Command::Ctl(command);
+    }
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str() else { continue };
         match text {
@@ -66,7 +77,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
 pub(crate) fn usage(name: &str, env_prefix: &str) -> String {
     format!(
         "{name}\n\n\
-         Usage: {name} [OPTIONS] [-- APPLICATION ARGUMENTS]\n\n\
+         Usage: {name} [OPTIONS] [-- APPLICATION ARGUMENTS]\n       \
+         {name} ctl status|health|reload|stop [--config PATH]\n\n\
          Options:\n  \
            --config PATH    read the configuration from PATH (also: {env_prefix}_CONFIG)\n  \
            --check-config   validate the configuration, print the result, exit 0 or 78\n  \
@@ -96,6 +108,19 @@ mod tests {
             parse_strs(&["--config=b.toml"]).unwrap().config,
             Some("b.toml".into())
         );
+    }
+
+    #[test]
+    fn ctl_takes_the_next_argument_as_its_command() {
+        let cli = parse_strs(&["ctl", "status", "--config", "d.toml"]).unwrap();
+        assert_eq!(cli.command, Command::Ctl("status".into()));
+        assert_eq!(cli.config, Some("d.toml".into()));
+        assert_eq!(
+            parse_strs(&["ctl"]).unwrap_err(),
+            "ctl needs a command: status, health, reload or stop"
+        );
+        // Not first: an application argument.
+        assert_eq!(parse_strs(&["x", "ctl"]).unwrap().command, Command::Run);
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     /// Subsystems whose first run has not started yet (1 before `run` starts them).
     unstarted: AtomicUsize,
     started_at: OnceLock<std::time::Instant>,
+    /// When shutdown began.
+    stopping_since: OnceLock<std::time::Instant>,
 }
 
 /// Whether `run` is in progress, and the watchdog of its shutdown once that has started.
@@ -158,6 +160,11 @@ impl Shared {
 
     /// Starts shutdown: cancels every handle and, if the daemon is running, arms the watchdog
     /// here and now, so the deadlines hold even if the task running the daemon is wedged.
+    /// When shutdown began, if it has.
+    pub(crate) fn stopping_since(&self) -> Option<std::time::Instant> {
+        self.stopping_since.get().copied()
+    }
+
     pub(crate) fn request_shutdown(self: &Arc<Self>, reason: ShutdownReason) {
         let first = {
             let mut outcome = self.outcome();
@@ -171,13 +178,17 @@ impl Shared {
     /// The first time, tells systemd; then cancels every handle and arms the watchdog.
     fn begin_shutdown(self: &Arc<Self>, first: bool) {
         if first {
+            let _ = self.stopping_since.set(std::time::Instant::now());
             // Before the cancellation: once handles are cancelled the daemon may finish and
             // exit before this thread gets to send anything.
-            let reason = self.outcome().reason.clone();
-            systemd::stopping(&format!(
-                "stopping: {}",
-                reason.map_or_else(|| "shutdown requested".to_owned(), |r| r.to_string())
-            ));
+            let reason = self
+                .outcome()
+                .reason
+                .clone()
+                .map_or_else(|| "shutdown requested".to_owned(), |r| r.to_string());
+            systemd::stopping(&format!("stopping: {reason}"));
+            #[cfg(feature = "console")]
+            crate::console::stopping(&self.config.get().name, &reason);
         }
         self.shutdown.trigger();
         self.arm_watchdog();
@@ -252,6 +263,8 @@ impl Shared {
         if self.unstarted.fetch_sub(1, Ordering::AcqRel) == 1 && !self.shutdown.is_shutdown() {
             let count = self.entries().len();
             tracing::info!("all {count} subsystem(s) are running");
+            #[cfg(feature = "console")]
+            crate::console::running(&self.config.get().name, count);
             systemd::ready(&format!("running {count} subsystem(s)"));
         }
     }
@@ -345,6 +358,7 @@ impl DaemonBuilder {
                 resources: Mutex::new(None),
                 unstarted: AtomicUsize::new(1),
                 started_at: OnceLock::new(),
+                stopping_since: OnceLock::new(),
             }),
             pid_file,
         }
@@ -446,11 +460,30 @@ impl DaemonBuilder {
     /// [`Error::AlreadyRunning`] or [`Error::PidFile`] when the PID file cannot be taken;
     /// [`Error::Io`] when signal handlers cannot be installed.
     pub async fn run(self) -> Result<()> {
+        let shared = self.shared.clone();
+        let outcome = self.run_to_end().await;
+        #[cfg(feature = "console")]
+        crate::console::stopped(
+            &shared.config.get().name,
+            &outcome,
+            shared
+                .stopping_since()
+                .map_or(Duration::ZERO, |t0| t0.elapsed()),
+        );
+        drop(shared);
+        outcome
+    }
+
+    async fn run_to_end(self) -> Result<()> {
         signal::install()?;
         let shared = self.shared;
         let _running = Running::start(&shared);
         let _signals = signal::attach(&shared);
         logging::init(&shared.config.get());
+        #[cfg(feature = "console")]
+        crate::console::init(&shared.config.get());
+        #[cfg(feature = "scheduler-hints")]
+        crate::scheduler::apply_process_hints(&shared.config.get());
         let _pid_file = self.pid_file.map(PidFile::acquire).transpose()?;
         let _ = shared.started_at.set(std::time::Instant::now());
         #[cfg(feature = "metrics")]
@@ -466,6 +499,15 @@ impl DaemonBuilder {
         let _admin = match shared.config.get().admin.clone() {
             Some(admin) => Some(crate::admin::start(admin.bind, shared.clone()).await?),
             None => None,
+        };
+        #[cfg(feature = "ipc")]
+        let _ipc = {
+            let config = shared.config.get();
+            config
+                .ipc
+                .enabled
+                .then(|| crate::ipc::start(config.ipc.socket_path(&config.name), shared.clone()))
+                .transpose()?
         };
         let _watcher = match shared.config.path() {
             Some(path) if shared.config.get().hot_reload => watcher::watch(&path, &shared),

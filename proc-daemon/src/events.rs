@@ -27,6 +27,8 @@ const CAPACITY: usize = 1024;
 #[derive(Debug, Default)]
 pub(crate) struct EventBus {
     sender: OnceLock<broadcast::Sender<SubsystemEvent>>,
+    #[cfg(feature = "lockfree-coordination")]
+    pub(crate) queue: crate::coord::EventQueue,
 }
 
 impl EventBus {
@@ -38,6 +40,15 @@ impl EventBus {
 
     /// Sends the event built by `make`, only building it when someone listens.
     pub(crate) fn emit(&self, make: impl FnOnce() -> SubsystemEvent) {
+        #[cfg(feature = "lockfree-coordination")]
+        if self.queue.is_enabled() {
+            let event = make();
+            if let Some(sender) = self.sender.get() {
+                let _ = sender.send(event.clone());
+            }
+            self.queue.push(event);
+            return;
+        }
         if let Some(sender) = self.sender.get() {
             // No receiver left is not an error: events are best-effort notifications.
             let _ = sender.send(make());

@@ -116,6 +116,17 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, ready: bool) -> String {
     );
     family(
         &mut out,
+        "proc_daemon_config_reload_seconds",
+        "gauge",
+        "How long the last configuration reload took.",
+    );
+    let _ = writeln!(
+        out,
+        "proc_daemon_config_reload_seconds {}",
+        reloads.last_duration.as_secs_f64()
+    );
+    family(
+        &mut out,
         "proc_daemon_ready",
         "gauge",
         "1 when every subsystem is running and the daemon is not stopping.",

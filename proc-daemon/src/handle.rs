@@ -133,6 +133,23 @@ impl DaemonHandle {
         })
     }
 
+    /// Starts queueing lifecycle events for [`try_next_event`](Self::try_next_event) (feature
+    /// `lockfree-coordination`): from now on every state transition is pushed onto a lock-free
+    /// queue. Call it before `run` to see every event from the first `Starting`.
+    #[cfg(feature = "lockfree-coordination")]
+    pub fn enable_events(&self) {
+        self.shared.events.queue.enable();
+    }
+
+    /// The oldest queued lifecycle event, without waiting; `None` when the queue is empty or
+    /// [`enable_events`](Self::enable_events) was not called. Events of one subsystem come in
+    /// the order its states changed.
+    #[cfg(feature = "lockfree-coordination")]
+    #[must_use]
+    pub fn try_next_event(&self) -> Option<SubsystemEvent> {
+        self.shared.events.queue.try_next()
+    }
+
     /// Lifecycle events from now on: one per state transition of every subsystem.
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<SubsystemEvent> {

@@ -131,6 +131,7 @@ impl Launcher {
                     Err(err) => self.fail(&err),
                 };
             }
+            cli::Command::Ctl(command) => return self.ctl(&command),
             cli::Command::CheckConfig => {
                 return match self.load_config() {
                     Ok(_) => {
@@ -207,13 +208,58 @@ impl Launcher {
         Ok((config, source))
     }
 
+    /// `ctl <command>`: asks the running daemon over its control socket.
+    fn ctl(&self, command: &str) -> ExitCode {
+        let config = match self.load_config() {
+            Ok(config) => config,
+            Err(err) => return self.fail(&err),
+        };
+        #[cfg(feature = "ipc")]
+        {
+            let socket = config.ipc.socket_path(&config.name);
+            if !config.ipc.enabled {
+                eprintln!(
+                    "{}: error: ipc.enabled is false in this configuration ({}); the daemon serves no control socket",
+                    self.name,
+                    self.config_origin()
+                );
+                return ExitCode::from(exit_code::FAILURE);
+            }
+            match crate::ipc::request(&socket, command) {
+                Ok(answer) if answer.starts_with("error:") => {
+                    eprintln!("{}: {answer}", self.name);
+                    ExitCode::from(exit_code::FAILURE)
+                }
+                Ok(answer) => {
+                    println!("{answer}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!(
+                        "{}: error: cannot reach the daemon at {}: {err}",
+                        self.name,
+                        socket.display()
+                    );
+                    ExitCode::from(exit_code::FAILURE)
+                }
+            }
+        }
+        #[cfg(not(feature = "ipc"))]
+        {
+            let _ = (config, command);
+            eprintln!("{}: ctl needs proc-daemon's `ipc` feature", self.name);
+            ExitCode::from(exit_code::USAGE)
+        }
+    }
+
     fn fail(&self, error: &Error) -> ExitCode {
         eprintln!("{}: error: {error}", self.name);
         ExitCode::from(error.exit_code())
     }
 }
 
-/// Builds the multi-threaded tokio runtime `[performance]` asks for.
+/// Builds the multi-threaded tokio runtime `[performance]` asks for (with `scheduler-hints`,
+/// `thread_pinning` included).
 ///
 /// # Errors
 /// The I/O error of creating the runtime's threads or drivers.
@@ -225,6 +271,8 @@ pub fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime
     if config.performance.worker_threads > 0 {
         builder.worker_threads(config.performance.worker_threads);
     }
+    #[cfg(feature = "scheduler-hints")]
+    crate::scheduler::apply_runtime_hints(&mut builder, config);
     builder.build()
 }
 

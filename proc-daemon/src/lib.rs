@@ -31,10 +31,15 @@ extern crate self as proc_daemon;
 
 #[cfg(feature = "admin")]
 mod admin;
+pub mod allocator;
 mod cleanup;
 mod cli;
 pub mod config;
+#[cfg(feature = "console")]
+mod console;
 mod context;
+#[cfg(feature = "lockfree-coordination")]
+pub mod coord;
 mod daemon;
 pub mod error;
 mod events;
@@ -42,6 +47,8 @@ mod events;
 mod exposition;
 mod handle;
 mod health;
+#[cfg(feature = "ipc")]
+pub mod ipc;
 mod launcher;
 mod log_file;
 pub mod logging;
@@ -51,22 +58,32 @@ mod pidfile;
 mod private;
 #[cfg(any(feature = "admin", feature = "metrics"))]
 mod process_stats;
+#[cfg(any(feature = "profiling", feature = "heap-profiling"))]
+pub mod profiling;
 mod reload;
 #[cfg(feature = "metrics")]
 pub mod resources;
 pub mod restart;
+#[cfg(feature = "scheduler-hints")]
+pub mod scheduler;
 pub mod shutdown;
 pub mod signal;
+#[cfg(any(feature = "admin", feature = "ipc"))]
+mod status;
 pub mod subsystem;
 mod supervisor;
 mod systemd;
+#[cfg(feature = "high-res-timing")]
+pub mod timing;
+#[cfg(not(feature = "high-res-timing"))]
+mod timing;
 mod watchdog;
 mod watcher;
 
 #[cfg(feature = "macros")]
 pub use proc_daemon_macros::{daemon, subsystem};
 
-pub use config::{AdminConfig, Config, LogLevel, MonitoringConfig};
+pub use config::{AdminConfig, Config, IpcConfig, LogLevel, MonitoringConfig};
 pub use context::Context;
 pub use daemon::{Daemon, DaemonBuilder, ShutdownReason};
 pub use error::{Error, Result};

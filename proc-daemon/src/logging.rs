@@ -120,7 +120,7 @@ pub fn init(config: &Config) -> bool {
         None => (
             BoxMakeWriter::new(std::io::stderr),
             None,
-            logging.color && std::io::stderr().is_terminal(),
+            colour_on_stderr(config),
         ),
     };
     let (text_writer, json_writer) = if logging.json {
@@ -150,6 +150,14 @@ pub fn init(config: &Config) -> bool {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = guard;
     true
+}
+
+/// Whether output on standard error is coloured: it is a terminal, `logging.color` is on, and
+/// `NO_COLOR` (<https://no-color.org>) is not set.
+pub(crate) fn colour_on_stderr(config: &Config) -> bool {
+    config.logging.color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stderr().is_terminal()
 }
 
 /// Writes out every pending line of the log file (the process is about to exit). Later lines

@@ -295,6 +295,8 @@ fn after_run(
     if let Err(error) = &outcome {
         tracing::error!(subsystem = name, "subsystem `{name}` failed: {error}");
         systemd::status(&format!("subsystem `{name}` failed: {error}"));
+        #[cfg(feature = "console")]
+        crate::console::failed(name, error);
     }
     if !wants_restart {
         match outcome {
@@ -352,6 +354,8 @@ fn after_run(
         restarts,
         "restarting subsystem `{name}` (restart {restarts}, after {shown:?})"
     );
+    #[cfg(feature = "console")]
+    crate::console::restarting(name, restarts, shown);
     Next::Restart(delay)
 }
 

@@ -76,6 +76,26 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.performance.worker_threads = parse_int(v)?;
         Ok(())
     }),
+    ("performance.nice", |c, v| {
+        c.performance.nice = if v.trim().is_empty() {
+            None
+        } else {
+            Some(
+                v.trim()
+                    .parse()
+                    .map_err(|_| "expected an integer from -20 to 19".to_owned())?,
+            )
+        };
+        Ok(())
+    }),
+    ("performance.cpu_affinity", |c, v| {
+        c.performance.cpu_affinity = parse_cpu_list(v)?;
+        Ok(())
+    }),
+    ("performance.thread_pinning", |c, v| {
+        c.performance.thread_pinning = parse_bool(v)?;
+        Ok(())
+    }),
     ("monitoring.health_checks", |c, v| {
         c.monitoring.health_checks = parse_bool(v)?;
         Ok(())
@@ -94,6 +114,14 @@ const ENV_KEYS: &[(&str, Apply)] = &[
             .parse()
             .map_err(|_| "expected an address and port, like 127.0.0.1:9090".to_owned())?;
         c.admin = Some(super::AdminConfig { bind });
+        Ok(())
+    }),
+    ("ipc.enabled", |c, v| {
+        c.ipc.enabled = parse_bool(v)?;
+        Ok(())
+    }),
+    ("ipc.socket", |c, v| {
+        c.ipc.socket = (!v.is_empty()).then(|| PathBuf::from(v));
         Ok(())
     }),
     ("hot_reload", |c, v| {
@@ -120,6 +148,26 @@ const ENV_KEYS: &[(&str, Apply)] = &[
 
 fn env_name(prefix: &str, key: &str) -> String {
     format!("{prefix}_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+/// A CPU list as the kernel writes it: `0,2,4-7`; empty for none.
+fn parse_cpu_list(value: &str) -> Result<Vec<usize>, String> {
+    let expected = || format!("expected CPU numbers and ranges like \"0,2,4-7\", found {value:?}");
+    let mut cpus = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let cpu = |s: &str| s.trim().parse::<usize>().map_err(|_| expected());
+        match part.split_once('-') {
+            Some((first, last)) => {
+                let (first, last) = (cpu(first)?, cpu(last)?);
+                if first > last {
+                    return Err(expected());
+                }
+                cpus.extend(first..=last);
+            }
+            None => cpus.push(cpu(part)?),
+        }
+    }
+    Ok(cpus)
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {
@@ -191,7 +239,14 @@ pub(crate) fn parse_str(origin: &str, text: &str) -> Result<Config> {
 }
 
 /// The sections whose variables are all ours: an unknown `<PREFIX>_SHUTDOWN_...` is a typo.
-const SECTIONS: [&str; 5] = ["logging", "shutdown", "performance", "monitoring", "admin"];
+const SECTIONS: [&str; 6] = [
+    "logging",
+    "shutdown",
+    "performance",
+    "monitoring",
+    "admin",
+    "ipc",
+];
 
 fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {
     // One pass over the environment: only our variables, in a stable order.
@@ -428,6 +483,9 @@ mod tests {
             "shutdown.force_timeout_ms",
             "shutdown.kill_timeout_ms",
             "performance.worker_threads",
+            "performance.nice",
+            "performance.cpu_affinity",
+            "performance.thread_pinning",
             "monitoring.health_checks",
             "monitoring.health_check_interval_ms",
             "monitoring.health_check_failures",

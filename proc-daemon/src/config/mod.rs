@@ -23,6 +23,9 @@
 //!
 //! [performance]
 //! worker_threads = 0  # 0 = one per core
+//! nice = 5            # scheduler hints, `scheduler-hints` feature: process nice value,
+//! cpu_affinity = [0, 1]   # the CPUs the process may use,
+//! thread_pinning = false  # one CPU per runtime thread
 //!
 //! [monitoring]
 //! health_checks = true            # false: no subsystem's health check runs
@@ -31,6 +34,10 @@
 //!
 //! [admin]             # present = on: /healthz, /readyz, /status, /metrics
 //! bind = "127.0.0.1:9090"
+//!
+//! [ipc]               # control socket, `ipc` feature: `my-daemon ctl status|health|reload|stop`
+//! enabled = false
+//! socket = "/run/my-daemon.sock"  # default: <name>.sock in the runtime directory
 //!
 //! [app]               # free-form, read with `config.app::<T>()`
 //! ```
@@ -83,6 +90,8 @@ pub struct Config {
     /// The admin HTTP endpoint (`/healthz`, `/readyz`, `/status`, `/metrics`); off unless
     /// this section is present.
     pub admin: Option<AdminConfig>,
+    /// The local control socket (`status`, `health`, `reload`, `stop`); off by default.
+    pub ipc: IpcConfig,
     /// The PID file, locked for the daemon's life. None: no PID file.
     pub pid_file: Option<PathBuf>,
     /// Reload the configuration when its file changes (the directory is watched, so editors
@@ -126,13 +135,26 @@ pub struct ShutdownConfig {
     pub kill_timeout_ms: u64,
 }
 
-/// `[performance]`.
+/// `[performance]`: runtime sizing and scheduler hints.
+///
+/// `nice`, `cpu_affinity` and `thread_pinning` need the `scheduler-hints` feature (a
+/// configuration error without it). They are applied with system calls at start-up; a hint
+/// the system refuses (a negative `nice` without `CAP_SYS_NICE`, a CPU outside the cgroup's
+/// set) is logged at debug level and never stops the daemon.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct PerformanceConfig {
     /// Tokio worker threads; 0 means one per core.
     pub worker_threads: usize,
+    /// The process's nice value, -20 (most favoured) to 19; unset leaves it alone.
+    pub nice: Option<i32>,
+    /// The CPUs the whole process may run on (`[0, 1]`; in the environment `0,1` or `0-3`);
+    /// empty leaves the inherited set alone.
+    pub cpu_affinity: Vec<usize>,
+    /// Pin each runtime thread to one CPU, round-robin over the CPUs the process may use, so
+    /// workers stop migrating between cores.
+    pub thread_pinning: bool,
 }
 
 /// `[monitoring]`.
@@ -226,6 +248,60 @@ impl<'de> Deserialize<'de> for LogFilter {
     }
 }
 
+/// `[ipc]`: a Unix control socket for operators on the same machine (feature `ipc`).
+///
+/// The socket is created with mode 0600 and answers only its own user and root (checked with
+/// the peer's credentials); a socket left behind by a daemon that was killed is replaced. The
+/// daemon's binary is its client: `my-daemon ctl status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct IpcConfig {
+    /// Serve the socket.
+    pub enabled: bool,
+    /// Where; by default `<name>.sock` in `$RUNTIME_DIRECTORY` (systemd's `RuntimeDirectory=`),
+    /// else `$XDG_RUNTIME_DIR`, else `/run` for root and `/tmp` for other users.
+    pub socket: Option<PathBuf>,
+}
+
+impl IpcConfig {
+    /// The socket's path for a daemon named `name`.
+    ///
+    /// ```
+    /// use proc_daemon::config::IpcConfig;
+    ///
+    /// let mut ipc = IpcConfig::default();
+    /// ipc.socket = Some("/run/custom.sock".into());
+    /// assert_eq!(ipc.socket_path("my-daemon"), std::path::Path::new("/run/custom.sock"));
+    /// ```
+    #[must_use]
+    pub fn socket_path(&self, name: &str) -> PathBuf {
+        if let Some(socket) = &self.socket {
+            return socket.clone();
+        }
+        let dir = ["RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"]
+            .iter()
+            .filter_map(std::env::var_os)
+            // systemd may list several runtime directories, separated by colons.
+            .filter_map(|dirs| {
+                dirs.to_str()
+                    .and_then(|d| d.split(':').next())
+                    .filter(|d| !d.is_empty())
+                    .map(PathBuf::from)
+            })
+            .next()
+            .unwrap_or_else(|| {
+                // SAFETY: geteuid has no preconditions.
+                if unsafe { libc::geteuid() } == 0 {
+                    PathBuf::from("/run")
+                } else {
+                    std::env::temp_dir()
+                }
+            });
+        dir.join(format!("{name}.sock"))
+    }
+}
+
 /// `[admin]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -308,6 +384,7 @@ impl Default for Config {
             performance: PerformanceConfig::default(),
             monitoring: MonitoringConfig::default(),
             admin: None,
+            ipc: IpcConfig::default(),
             pid_file: None,
             hot_reload: false,
             app: toml::Table::new(),
@@ -475,6 +552,7 @@ impl Config {
                 s.kill_timeout_ms, s.force_timeout_ms
             )));
         }
+        self.performance.validate()?;
         if self.performance.worker_threads > MAX_WORKER_THREADS {
             return Err(Error::config(format!(
                 "performance.worker_threads ({}) must be at most {MAX_WORKER_THREADS} (0 = one per core)",
@@ -518,6 +596,13 @@ impl Config {
         if let Some(file) = &self.logging.file {
             check_writable_location("logging.file", file)?;
         }
+        // The socket's directory is not checked here: `ctl`, often run by another user,
+        // reads the same configuration. Binding reports it when the daemon starts.
+        if self.ipc.enabled && !cfg!(feature = "ipc") {
+            return Err(Error::config(
+                "ipc.enabled = true needs proc-daemon's `ipc` feature",
+            ));
+        }
         if self.logging.max_file_size == 0 {
             return Err(Error::config(
                 "logging.max_file_size must be greater than 0",
@@ -529,6 +614,34 @@ impl Config {
         Ok(())
     }
 }
+
+impl PerformanceConfig {
+    fn validate(&self) -> Result<()> {
+        if let Some(nice) = self.nice
+            && !(-20..=19).contains(&nice)
+        {
+            return Err(Error::config(format!(
+                "performance.nice ({nice}) must be between -20 and 19"
+            )));
+        }
+        if let Some(cpu) = self.cpu_affinity.iter().find(|&&cpu| cpu >= MAX_CPUS) {
+            return Err(Error::config(format!(
+                "performance.cpu_affinity: CPU {cpu} is out of range (at most {})",
+                MAX_CPUS - 1
+            )));
+        }
+        let hinted = self.nice.is_some() || !self.cpu_affinity.is_empty() || self.thread_pinning;
+        if hinted && !cfg!(feature = "scheduler-hints") {
+            return Err(Error::config(
+                "performance.nice, cpu_affinity and thread_pinning need proc-daemon's `scheduler-hints` feature",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The size of the kernel's CPU set (`CPU_SETSIZE`).
+const MAX_CPUS: usize = 1024;
 
 /// A file the daemon will create must have an existing, writable directory.
 fn check_writable_location(key: &str, path: &std::path::Path) -> Result<()> {
