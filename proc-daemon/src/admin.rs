@@ -170,6 +170,7 @@ async fn cpu_profile(query: Option<&str>) -> Response<Full<Bytes>> {
         Ok(profiler) => profiler,
         Err(err) => return text(StatusCode::CONFLICT, format!("{err}\n"), PLAIN),
     };
+    tracing::info!("admin endpoint: taking a CPU profile of {seconds} s");
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     // Symbolising the samples is CPU work; keep it off the runtime's workers.
     match tokio::task::spawn_blocking(move || profiler.stop()).await {

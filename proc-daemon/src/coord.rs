@@ -85,6 +85,44 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_restart_is_queued_in_the_order_it_happened() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let runs = std::sync::Arc::new(AtomicU32::new(0));
+        let daemon = crate::Daemon::builder(crate::Config::default()).with_subsystem(
+            crate::SubsystemFn::new("flaky", move |_shutdown| {
+                let run = runs.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if run == 0 {
+                        Err(crate::Error::other("first run fails"))
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .restart_policy(crate::RestartPolicy::OnFailure),
+        );
+        let handle = daemon.handle();
+        handle.enable_events();
+        daemon.run().await.unwrap();
+        let mut seen = Vec::new();
+        while let Some(event) = handle.try_next_event() {
+            seen.push((event.state, event.error.as_deref().map(str::to_owned)));
+        }
+        assert_eq!(
+            seen,
+            [
+                (SubsystemState::Running, None),
+                (
+                    SubsystemState::Restarting,
+                    Some("first run fails".to_owned())
+                ),
+                (SubsystemState::Running, None),
+                (SubsystemState::Stopped, None),
+            ]
+        );
+    }
+
     #[test]
     fn nothing_is_queued_before_the_queue_is_enabled() {
         let queue = EventQueue::default();

@@ -546,7 +546,13 @@ impl DaemonBuilder {
                 overrun.join(", ")
             )));
         }
-        tracing::info!("daemon `{}` stopped cleanly", shared.config.get().name);
+        tracing::info!(
+            "daemon `{}` stopped cleanly in {:?}",
+            shared.config.get().name,
+            shared
+                .stopping_since()
+                .map_or(Duration::ZERO, |t0| t0.elapsed())
+        );
         Ok(())
     }
 }

@@ -354,3 +354,61 @@ fn metrics_can_be_turned_off_and_back_on_by_reload() {
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0));
 }
+
+/// The raw body of `GET path` (binary-safe), with the status code.
+#[cfg(feature = "profiling")]
+fn get_bytes(address: &str, path: &str) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, response[split + 4..].to_vec())
+}
+
+#[cfg(feature = "profiling")]
+#[test]
+fn a_cpu_profile_over_http_parses_as_pprof_and_one_runs_at_a_time() {
+    use pprof::protos::Message as _;
+
+    let (mut daemon, address) = start(&["idle"], &[]);
+    daemon.wait_for("all 2 subsystem(s) are running");
+    for bad in ["seconds=0", "seconds=26", "seconds=soon"] {
+        let (code, body) = get_bytes(&address, &format!("/debug/pprof/profile?{bad}"));
+        assert_eq!(code, 400, "{bad}");
+        assert!(
+            String::from_utf8_lossy(&body).contains("seconds must be a whole number from 1 to 25"),
+            "{bad}"
+        );
+    }
+    let first = {
+        let address = address.clone();
+        std::thread::spawn(move || get_bytes(&address, "/debug/pprof/profile?seconds=1"))
+    };
+    daemon.wait_for("admin endpoint: taking a CPU profile of 1 s");
+    let (code, body) = get_bytes(&address, "/debug/pprof/profile?seconds=1");
+    assert_eq!(code, 409);
+    assert!(
+        String::from_utf8_lossy(&body).contains("another profile is already running"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (code, body) = first.join().unwrap();
+    assert_eq!(code, 200);
+    let profile = pprof::protos::Profile::decode(body.as_slice()).expect("pprof protobuf");
+    // An idle daemon may not be sampled at all in a second; the profile still describes
+    // itself: its sampling period and the time it covers.
+    assert!(
+        profile.period > 0 && profile.duration_nanos >= 1_000_000_000,
+        "{profile:?}"
+    );
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+}

@@ -201,6 +201,44 @@ const CASES: &[Case] = &[
         &["{file}:2:18"],
     ),
     (
+        "nice out of range",
+        "[performance]\nnice = -21\n",
+        &[],
+        &["performance.nice (-21) must be between -20 and 19"],
+    ),
+    (
+        "cpu out of range",
+        "[performance]\ncpu_affinity = [0, 4096]\n",
+        &[],
+        &["performance.cpu_affinity: CPU 4096 is out of range (at most 1023)"],
+    ),
+    (
+        "cpu list as a string",
+        "[performance]\ncpu_affinity = \"0-3\"\n",
+        &[],
+        &["{file}:2:16", "performance.cpu_affinity"],
+    ),
+    (
+        "env cpu list",
+        "",
+        &[("DAEMON_PERFORMANCE_CPU_AFFINITY", "0,x")],
+        &[
+            "DAEMON_PERFORMANCE_CPU_AFFINITY=\"0,x\": performance.cpu_affinity: expected CPU numbers and ranges like \"0,2,4-7\"",
+        ],
+    ),
+    (
+        "env nice",
+        "",
+        &[("DAEMON_PERFORMANCE_NICE", "low")],
+        &["DAEMON_PERFORMANCE_NICE=\"low\": performance.nice: expected an integer from -20 to 19"],
+    ),
+    (
+        "ipc misspelt",
+        "[ipc]\nenable = true\n",
+        &[],
+        &["{file}:2:1", "ipc", "enable"],
+    ),
+    (
         "zero health interval",
         "[monitoring]\nhealth_check_interval_ms = 0\n",
         &[],

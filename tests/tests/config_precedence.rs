@@ -20,6 +20,13 @@ kill_timeout_ms = 25000
 
 [performance]
 worker_threads = 3
+nice = 4
+cpu_affinity = [0]
+thread_pinning = true
+
+[ipc]
+enabled = true
+socket = "/tmp/from-file.sock"
 
 [monitoring]
 health_check_interval_ms = 700
@@ -70,6 +77,11 @@ fn the_file_overrides_defaults_in_every_section() {
             format!("force_timeout_ms = 20000  # file {file}"),
             format!("kill_timeout_ms = 25000  # file {file}"),
             format!("worker_threads = 3  # file {file}"),
+            format!("nice = 4  # file {file}"),
+            format!("cpu_affinity = [0]  # file {file}"),
+            format!("thread_pinning = true  # file {file}"),
+            format!("enabled = true  # file {file}"),
+            format!("socket = \"/tmp/from-file.sock\"  # file {file}"),
             format!("health_check_interval_ms = 700  # file {file}"),
             format!("health_check_failures = 4  # file {file}"),
             "health_checks = true  # default".to_owned(),
@@ -89,6 +101,9 @@ fn the_environment_overrides_the_file_in_every_section() {
         ("DAEMON_SHUTDOWN_TIMEOUT_MS", "3000"),
         ("DAEMON_SHUTDOWN_KILL_TIMEOUT_MS", "30000"),
         ("DAEMON_PERFORMANCE_WORKER_THREADS", "1"),
+        ("DAEMON_PERFORMANCE_CPU_AFFINITY", "0-1,3"),
+        ("DAEMON_PERFORMANCE_NICE", "-2"),
+        ("DAEMON_IPC_SOCKET", "/tmp/from-env.sock"),
         ("DAEMON_MONITORING_HEALTH_CHECK_FAILURES", "9"),
         ("DAEMON_APP_PORT", "9090"),
         ("DAEMON_APP_REGION", "eu-west"),
@@ -105,6 +120,11 @@ fn the_environment_overrides_the_file_in_every_section() {
             format!("force_timeout_ms = 20000  # file {file}"),
             "kill_timeout_ms = 30000  # env DAEMON_SHUTDOWN_KILL_TIMEOUT_MS".to_owned(),
             "worker_threads = 1  # env DAEMON_PERFORMANCE_WORKER_THREADS".to_owned(),
+            "cpu_affinity = [0, 1, 3]  # env DAEMON_PERFORMANCE_CPU_AFFINITY".to_owned(),
+            "nice = -2  # env DAEMON_PERFORMANCE_NICE".to_owned(),
+            format!("thread_pinning = true  # file {file}"),
+            "socket = \"/tmp/from-env.sock\"  # env DAEMON_IPC_SOCKET".to_owned(),
+            format!("enabled = true  # file {file}"),
             "health_check_failures = 9  # env DAEMON_MONITORING_HEALTH_CHECK_FAILURES".to_owned(),
             format!("health_check_interval_ms = 700  # file {file}"),
             "port = 9090  # env DAEMON_APP_PORT".to_owned(),

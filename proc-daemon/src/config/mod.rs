@@ -697,6 +697,61 @@ mod tests {
     }
 
     #[test]
+    fn scheduler_hints_are_range_checked() {
+        let mut config = Config::default();
+        config.performance.nice = Some(20);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("performance.nice (20) must be between -20 and 19"),
+            "{err}"
+        );
+        let mut config = Config::default();
+        config.performance.cpu_affinity = vec![0, 1024];
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("performance.cpu_affinity: CPU 1024 is out of range (at most 1023)"),
+            "{err}"
+        );
+    }
+
+    #[cfg(not(feature = "scheduler-hints"))]
+    #[test]
+    fn scheduler_hints_without_the_feature_are_an_error() {
+        let mut config = Config::default();
+        config.performance.thread_pinning = true;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("need proc-daemon's `scheduler-hints` feature"),
+            "{err}"
+        );
+    }
+
+    #[cfg(not(feature = "ipc"))]
+    #[test]
+    fn ipc_without_the_feature_is_an_error() {
+        let mut config = Config::default();
+        config.ipc.enabled = true;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("ipc.enabled = true needs proc-daemon's `ipc` feature"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_socket_defaults_to_the_runtime_directory() {
+        let ipc = IpcConfig::default();
+        let path = ipc.socket_path("my-daemon");
+        assert_eq!(path.file_name().unwrap(), "my-daemon.sock");
+        let expected_dir = std::env::var_os("RUNTIME_DIRECTORY")
+            .or_else(|| std::env::var_os("XDG_RUNTIME_DIR"))
+            .map(PathBuf::from);
+        if let Some(dir) = expected_dir {
+            assert!(path.starts_with(dir), "{}", path.display());
+        }
+    }
+
+    #[test]
     fn defaults_are_valid() {
         Config::default().validate().unwrap();
     }
