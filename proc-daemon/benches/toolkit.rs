@@ -74,6 +74,22 @@ fn events(c: &mut Criterion) {
             producer.join().unwrap();
         });
     });
+    // What `DaemonHandle::subscribe` uses: a lock per send, made for async receivers.
+    group.bench_function("tokio::sync::broadcast", |b| {
+        b.iter(|| {
+            let (tx, mut rx) = tokio::sync::broadcast::channel(usize::try_from(EVENTS).unwrap());
+            let sent = template.clone();
+            let producer = std::thread::spawn(move || {
+                for _ in 0..EVENTS {
+                    tx.send(sent.clone()).unwrap();
+                }
+            });
+            for _ in 0..EVENTS {
+                black_box(rx.blocking_recv().unwrap());
+            }
+            producer.join().unwrap();
+        });
+    });
     group.finish();
 }
 

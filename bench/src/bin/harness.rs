@@ -2,7 +2,7 @@
 //! tables of medians with ratios to the floor.
 //!
 //! `harness [runs] [N ...]` — by default 5 runs, idle N = 1, 1000, 10000, 100000, then the
-//! restart and cleanup workloads. Expects the implementations next to its own executable or in
+//! restart and cleanup workloads (`BENCH_WORKLOADS=idle,cleanup` picks some). Expects the implementations next to its own executable or in
 //! `bench/peers/target/release` (`bench/run.sh` builds them).
 
 use std::io::{BufRead, BufReader, Read};
@@ -363,7 +363,15 @@ fn main() {
         Some(&"floor"),
         "the floor must be built"
     );
-    idle_table(&implementations, runs, &counts);
-    restart_table(&implementations, runs);
-    cleanup_table(&implementations, runs);
+    let wanted = std::env::var("BENCH_WORKLOADS").unwrap_or_else(|_| "idle,restart,cleanup".into());
+    let wants = |workload: &str| wanted.split(',').any(|w| w.trim() == workload);
+    if wants("idle") {
+        idle_table(&implementations, runs, &counts);
+    }
+    if wants("restart") {
+        restart_table(&implementations, runs);
+    }
+    if wants("cleanup") {
+        cleanup_table(&implementations, runs);
+    }
 }
