@@ -25,14 +25,24 @@
 //! ```
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::Config;
+
+/// Whether some runtime of this process was built with [`apply_runtime_hints`].
+static RUNTIME_HINTS_APPLIED: AtomicBool = AtomicBool::new(false);
 
 /// Applies `performance.nice` and `performance.cpu_affinity` to every thread of the process
 /// (threads started later inherit them). Refusals are logged at debug level.
 pub fn apply_process_hints(config: &Config) {
     let performance = &config.performance;
+    if performance.thread_pinning && !RUNTIME_HINTS_APPLIED.load(Ordering::Relaxed) {
+        tracing::warn!(
+            "performance.thread_pinning only pins runtimes built by proc_daemon::build_runtime \
+             (what #[daemon] and Launcher use) or with scheduler::apply_runtime_hints; \
+             this daemon runs on a runtime built without it"
+        );
+    }
     if performance.nice.is_none() && performance.cpu_affinity.is_empty() {
         return;
     }
@@ -62,6 +72,7 @@ pub fn apply_runtime_hints(builder: &mut tokio::runtime::Builder, config: &Confi
     if !config.performance.thread_pinning {
         return;
     }
+    RUNTIME_HINTS_APPLIED.store(true, Ordering::Relaxed);
     let next = Arc::new(AtomicUsize::new(0));
     builder.on_thread_start(move || {
         let cpus = allowed_cpus();
@@ -153,6 +164,37 @@ mod tests {
         std::thread::spawn(|| assert!(set_affinity(0, &[1023]).is_err()))
             .join()
             .unwrap();
+    }
+
+    #[test]
+    fn pinning_without_a_hinted_runtime_is_warned_about() {
+        #[derive(Clone, Default)]
+        struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .finish();
+        let mut config = Config::default();
+        config.performance.thread_pinning = true;
+        // No test in this binary builds a runtime with the hints.
+        tracing::subscriber::with_default(subscriber, || apply_process_hints(&config));
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logged.contains(
+                "performance.thread_pinning only pins runtimes built by proc_daemon::build_runtime"
+            ),
+            "{logged}"
+        );
     }
 
     #[test]
