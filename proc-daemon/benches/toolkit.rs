@@ -39,6 +39,25 @@ fn event() -> SubsystemEvent {
         .unwrap()
 }
 
+/// Sends `EVENTS` copies of `event` from a new thread through `send`; receives them all here.
+fn across_threads<Tx: Send + 'static, Rx>(
+    event: &SubsystemEvent,
+    (tx, mut rx): (Tx, Rx),
+    send: fn(&Tx, SubsystemEvent),
+    mut receive: impl FnMut(&mut Rx) -> SubsystemEvent,
+) {
+    let sent = event.clone();
+    let producer = std::thread::spawn(move || {
+        for _ in 0..EVENTS {
+            send(&tx, sent.clone());
+        }
+    });
+    for _ in 0..EVENTS {
+        black_box(receive(&mut rx));
+    }
+    producer.join().unwrap();
+}
+
 /// One thread sends `EVENTS` events, another receives them all.
 fn events(c: &mut Criterion) {
     let template = event();
@@ -46,48 +65,35 @@ fn events(c: &mut Criterion) {
     group.throughput(Throughput::Elements(EVENTS));
     group.bench_function("coord::chan (crossbeam)", |b| {
         b.iter(|| {
-            let (tx, rx) = chan::unbounded();
-            let sent = template.clone();
-            let producer = std::thread::spawn(move || {
-                for _ in 0..EVENTS {
-                    tx.send(sent.clone()).unwrap();
-                }
-            });
-            for _ in 0..EVENTS {
-                black_box(rx.recv().unwrap());
-            }
-            producer.join().unwrap();
+            across_threads(
+                &template,
+                chan::unbounded(),
+                |tx, e| tx.send(e).unwrap(),
+                |rx| rx.recv().unwrap(),
+            );
         });
     });
     group.bench_function("std::sync::mpsc", |b| {
         b.iter(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let sent = template.clone();
-            let producer = std::thread::spawn(move || {
-                for _ in 0..EVENTS {
-                    tx.send(sent.clone()).unwrap();
-                }
-            });
-            for _ in 0..EVENTS {
-                black_box(rx.recv().unwrap());
-            }
-            producer.join().unwrap();
+            across_threads(
+                &template,
+                std::sync::mpsc::channel(),
+                |tx, e| tx.send(e).unwrap(),
+                |rx| rx.recv().unwrap(),
+            );
         });
     });
     // What `DaemonHandle::subscribe` uses: a lock per send, made for async receivers.
     group.bench_function("tokio::sync::broadcast", |b| {
         b.iter(|| {
-            let (tx, mut rx) = tokio::sync::broadcast::channel(usize::try_from(EVENTS).unwrap());
-            let sent = template.clone();
-            let producer = std::thread::spawn(move || {
-                for _ in 0..EVENTS {
-                    tx.send(sent.clone()).unwrap();
-                }
-            });
-            for _ in 0..EVENTS {
-                black_box(rx.blocking_recv().unwrap());
-            }
-            producer.join().unwrap();
+            across_threads(
+                &template,
+                tokio::sync::broadcast::channel(usize::try_from(EVENTS).unwrap()),
+                |tx, e| {
+                    tx.send(e).unwrap();
+                },
+                |rx| rx.blocking_recv().unwrap(),
+            );
         });
     });
     group.finish();

@@ -54,18 +54,14 @@ pub(crate) async fn start(bind: SocketAddr, shared: Arc<Shared>) -> Result<Admin
 }
 
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        tokio::select! {
-            // New connections are refused from the first instant of shutdown.
-            () = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(serve(stream, shared.clone()));
-                }
-                Err(err) => tracing::debug!("admin endpoint: accept failed: {err}"),
-            },
-        }
-    }
+    let listener = &listener;
+    shared
+        .accept_until_shutdown(
+            "admin endpoint",
+            move || async move { listener.accept().await.map(|(stream, _)| stream) },
+            serve,
+        )
+        .await;
 }
 
 async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>) {

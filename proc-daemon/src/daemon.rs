@@ -160,6 +160,32 @@ impl Shared {
 
     /// Starts shutdown: cancels every handle and, if the daemon is running, arms the watchdog
     /// here and now, so the deadlines hold even if the task running the daemon is wedged.
+    /// Accepts connections with `accept` and hands each to its own `serve` task, until
+    /// shutdown starts: from that instant new connections are refused (the listener is dropped
+    /// with this future). `what` names the server in the log.
+    #[cfg(any(feature = "admin", feature = "ipc"))]
+    pub(crate) async fn accept_until_shutdown<S, Accepting, Serving>(
+        self: Arc<Self>,
+        what: &str,
+        mut accept: impl FnMut() -> Accepting,
+        serve: fn(S, Arc<Self>) -> Serving,
+    ) where
+        Accepting: Future<Output = std::io::Result<S>>,
+        Serving: Future<Output = ()> + Send + 'static,
+    {
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                accepted = accept() => match accepted {
+                    Ok(stream) => {
+                        tokio::spawn(serve(stream, self.clone()));
+                    }
+                    Err(err) => tracing::debug!("{what}: accept failed: {err}"),
+                },
+            }
+        }
+    }
+
     /// When shutdown began, if it has.
     pub(crate) fn stopping_since(&self) -> Option<std::time::Instant> {
         self.stopping_since.get().copied()

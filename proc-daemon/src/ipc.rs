@@ -114,17 +114,14 @@ pub(crate) fn start(path: PathBuf, shared: Arc<Shared>) -> Result<IpcServer> {
 }
 
 async fn accept(listener: UnixListener, shared: Arc<Shared>) {
-    loop {
-        tokio::select! {
-            () = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(serve(stream, shared.clone()));
-                }
-                Err(err) => tracing::debug!("control socket: accept failed: {err}"),
-            },
-        }
-    }
+    let listener = &listener;
+    shared
+        .accept_until_shutdown(
+            "control socket",
+            move || async move { listener.accept().await.map(|(stream, _)| stream) },
+            serve,
+        )
+        .await;
 }
 
 /// Whether a peer with `uid` may use the socket: the daemon's own user, and root.
