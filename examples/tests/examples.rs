@@ -228,3 +228,41 @@ fn deploy_files_match_the_example() {
         .fold(String::new(), |text, line| text + &line[4..] + "\n");
     proc_daemon::Config::from_toml_str("k8s ConfigMap", &embedded).unwrap();
 }
+
+#[test]
+fn hot_reload_follows_edits_and_survives_a_broken_one() {
+    let dir = scratch_dir("hot-reload-example");
+    let config = dir.join("hot_reload.toml");
+    let original = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/hot_reload.toml"))
+        .unwrap()
+        .replace("every_ms = 1000", "every_ms = 60000");
+    std::fs::write(&config, &original).unwrap();
+    let mut daemon = Process::start(
+        env!("CARGO_BIN_EXE_hot_reload"),
+        &["--config", config.to_str().unwrap()],
+        &[],
+    );
+    daemon.wait_for("greeter: hello (every 60000 ms)");
+    daemon.wait_for("watching");
+
+    std::fs::write(&config, original.replace("\"hello\"", "\"bonjour\"")).unwrap();
+    daemon.wait_for("greeter: now bonjour (every 60000 ms)");
+
+    // Broken TOML: the reload fails with the place, and nothing changes.
+    std::fs::write(&config, original.replace("\"hello\"", "\"unterminated")).unwrap();
+    let error = daemon.wait_for("failed; keeping the previous configuration");
+    assert!(error.contains("hot_reload.toml:11:"), "{error}");
+    // Valid TOML that does not fit the greeter's type: it keeps its greeting.
+    std::fs::write(
+        &config,
+        original.replace("every_ms = 60000", "every_ms = \"often\""),
+    )
+    .unwrap();
+    let kept = daemon.wait_for("greeter: keeping \"bonjour\"");
+    assert!(kept.contains("app.every_ms"), "{kept}");
+    assert_eq!(daemon.count("greeter: now"), 1, "{}", daemon.transcript());
+
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.wait_for("greeter: stopped");
+}

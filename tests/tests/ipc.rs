@@ -257,6 +257,41 @@ fn a_stale_socket_is_replaced_and_a_live_one_is_not() {
 }
 
 #[test]
+fn a_file_in_the_sockets_place_is_not_removed() {
+    let dir = scratch_dir("ipc-not-a-socket");
+    let socket = dir.join("fixture.sock");
+    std::fs::write(&socket, "precious").unwrap();
+    let mut daemon = Process::start(
+        FIXTURE,
+        &["idle"],
+        &[
+            ("DAEMON_IPC_ENABLED", "true"),
+            ("DAEMON_IPC_SOCKET", socket.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(daemon.wait_exit(), Exit::Code(1));
+    daemon.wait_for(&format!(
+        "ipc socket {}: exists and is not a socket; remove it or set ipc.socket",
+        socket.display()
+    ));
+    assert_eq!(std::fs::read_to_string(&socket).unwrap(), "precious");
+    let missing_dir = dir.join("no/such/dir/fixture.sock");
+    let mut daemon = Process::start(
+        FIXTURE,
+        &["idle"],
+        &[
+            ("DAEMON_IPC_ENABLED", "true"),
+            ("DAEMON_IPC_SOCKET", missing_dir.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(daemon.wait_exit(), Exit::Code(1));
+    daemon.wait_for(&format!(
+        "ipc socket {}: cannot listen: No such file or directory",
+        missing_dir.display()
+    ));
+}
+
+#[test]
 fn ctl_explains_what_is_missing() {
     let dir = scratch_dir("ipc-ctl-errors");
     let off = Command::new(FIXTURE)
