@@ -1,10 +1,9 @@
 //! The global allocator a feature asks for: `mimalloc` installs mimalloc, `heap-profiling`
 //! installs dhat's counting allocator (which passes allocations through to the system
-//! allocator and records them only while a [`HeapProfiler`](crate::profiling::heap::HeapProfiler)
-//! runs). A program has one global allocator, so the two features exclude each other, and an
-//! application that enables either must not declare its own `#[global_allocator]` (rustc
-//! reports the conflict). `#[daemon]` needs nothing more: the allocator is in place before
-//! `main` runs.
+//! allocator and records them only while a `profiling::heap::HeapProfiler` runs). A program
+//! has one global allocator, so the two features exclude each other, and an application that
+//! enables either must not declare its own `#[global_allocator]` (rustc reports the conflict).
+//! `#[daemon]` needs nothing more: the allocator is in place before `main` runs.
 
 #[cfg(all(feature = "mimalloc", feature = "heap-profiling"))]
 compile_error!(

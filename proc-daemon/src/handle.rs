@@ -10,7 +10,7 @@ use crate::events::SubsystemEvent;
 use crate::reload::ReloadCounts;
 use crate::{Config, Result, ShutdownHandle, SubsystemState};
 
-/// A handle on a daemon, from [`DaemonBuilder::handle`]: request shutdown, read subsystem
+/// A handle on a daemon, from [`DaemonBuilder::handle`](crate::DaemonBuilder::handle): request shutdown, read subsystem
 /// states, subscribe to lifecycle events. Cheap to clone.
 ///
 /// ```
@@ -175,7 +175,7 @@ impl DaemonHandle {
     /// `logging.color`) keep their value, with a warning.
     ///
     /// # Errors
-    /// [`Error::Config`] with the problem; the previous configuration stays in force.
+    /// [`Error::Config`](crate::Error::Config) with the problem; the previous configuration stays in force.
     pub fn reload(&self) -> Result<()> {
         self.shared.config.reload("requested")
     }
