@@ -191,8 +191,14 @@ fn another_user_is_refused_even_when_the_socket_is_world_writable() {
     let mut running = start("ipc-other-user");
     let dir = running.socket.parent().unwrap().to_owned();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The build directory may not be reachable by another user (a checkout under /root):
+    // give the client a path in the scratch directory.
+    let client = dir.join("ctl-client");
+    std::fs::hard_link(FIXTURE, &client)
+        .or_else(|_| std::fs::copy(FIXTURE, &client).map(drop))
+        .unwrap();
     let as_nobody = |running: &Running| {
-        Command::new(FIXTURE)
+        Command::new(&client)
             .args(["ctl", "status"])
             .envs(running.env.iter().map(|(k, v)| (k, v)))
             .uid(65_534)
