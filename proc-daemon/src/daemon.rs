@@ -212,7 +212,10 @@ impl Shared {
                 .reason
                 .clone()
                 .map_or_else(|| "shutdown requested".to_owned(), |r| r.to_string());
-            systemd::stopping(&format!("stopping: {reason}"));
+            systemd::stopping(
+                &format!("stopping: {reason}"),
+                self.config.get().shutdown.kill_timeout(),
+            );
             #[cfg(feature = "console")]
             crate::console::stopping(&self.config.get().name, &reason);
         }

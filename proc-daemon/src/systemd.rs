@@ -44,8 +44,15 @@ pub(crate) fn reloading() {
 }
 
 /// Shutdown begins.
-pub(crate) fn stopping(status: &str) {
-    send(&[NotifyState::Stopping, NotifyState::Status(status)]);
+/// `within` is the kill deadline: systemd is asked to wait that long (`EXTEND_TIMEOUT_USEC`) so
+/// that a `TimeoutStopSec=` shorter than the daemon's own deadlines does not cut them short.
+pub(crate) fn stopping(status: &str, within: Duration) {
+    let usec = u32::try_from(within.as_micros()).unwrap_or(u32::MAX);
+    send(&[
+        NotifyState::Stopping,
+        NotifyState::ExtendTimeoutUsec(usec),
+        NotifyState::Status(status),
+    ]);
 }
 
 /// A new `STATUS=` line.

@@ -111,7 +111,11 @@ fn ready_watchdog_reload_and_stopping_in_order() {
 
     daemon.signal(libc::SIGTERM);
     let stopping = systemd.next_event(&mut daemon);
-    assert_eq!(stopping, "STOPPING=1\nSTATUS=stopping: received SIGTERM");
+    // The default kill deadline, 15 s, so systemd waits for the daemon's own deadlines.
+    assert_eq!(
+        stopping,
+        "STOPPING=1\nEXTEND_TIMEOUT_USEC=15000000\nSTATUS=stopping: received SIGTERM"
+    );
     assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
 }
 
