@@ -77,6 +77,10 @@ impl RestartPolicy {
 /// letting the default exponential backoff (whose delays sum past 60 s by the tenth attempt)
 /// retry forever.
 ///
+/// The window keeps one timestamp (16 bytes) per restart inside it, so it never holds more than
+/// `max_restarts` of them: a huge `max_restarts` with a long `within` lets a crash loop use
+/// that much memory before the limit is reached.
+///
 /// ```
 /// use proc_daemon::RestartLimit;
 /// use std::time::Duration;
