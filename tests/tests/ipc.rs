@@ -18,15 +18,25 @@ struct Running {
     env: Vec<(String, String)>,
 }
 
-fn start(test: &str) -> Running {
-    let dir = scratch_dir(test);
-    let socket = dir.join("fixture.sock");
-    let env = vec![
+/// The environment that turns the control socket on at `socket`.
+fn ipc_env(socket: &Path) -> Vec<(String, String)> {
+    vec![
         ("DAEMON_IPC_ENABLED".to_owned(), "true".to_owned()),
         ("DAEMON_IPC_SOCKET".to_owned(), socket.display().to_string()),
-    ];
+    ]
+}
+
+/// The fixture's `idle` scenario with the control socket at `socket`.
+fn start_on(socket: &Path) -> Process {
+    let env = ipc_env(socket);
     let borrowed: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut daemon = Process::start(FIXTURE, &["idle", "count=2"], &borrowed);
+    Process::start(FIXTURE, &["idle", "count=2"], &borrowed)
+}
+
+fn start(test: &str) -> Running {
+    let socket = scratch_dir(test).join("fixture.sock");
+    let env = ipc_env(&socket);
+    let mut daemon = start_on(&socket);
     daemon.wait_for("control socket listening on");
     daemon.wait_for("all 2 subsystem(s) are running");
     Running {
@@ -239,15 +249,11 @@ fn a_stale_socket_is_replaced_and_a_live_one_is_not() {
     // What a killed daemon leaves behind: a socket file nobody listens on.
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     assert!(socket.exists());
-    let env = [
-        ("DAEMON_IPC_ENABLED", "true"),
-        ("DAEMON_IPC_SOCKET", socket.to_str().unwrap()),
-    ];
-    let mut first = Process::start(FIXTURE, &["idle"], &env);
+    let mut first = start_on(&socket);
     first.wait_for("removed the stale control socket");
     first.wait_for("all 2 subsystem(s) are running");
 
-    let mut second = Process::start(FIXTURE, &["idle"], &env);
+    let mut second = start_on(&socket);
     assert_eq!(second.wait_exit(), Exit::Code(1));
     second.wait_for(&format!(
         "ipc socket {}: another daemon is serving it",
@@ -267,14 +273,7 @@ fn a_file_in_the_sockets_place_is_not_removed() {
     let dir = scratch_dir("ipc-not-a-socket");
     let socket = dir.join("fixture.sock");
     std::fs::write(&socket, "precious").unwrap();
-    let mut daemon = Process::start(
-        FIXTURE,
-        &["idle"],
-        &[
-            ("DAEMON_IPC_ENABLED", "true"),
-            ("DAEMON_IPC_SOCKET", socket.to_str().unwrap()),
-        ],
-    );
+    let mut daemon = start_on(&socket);
     assert_eq!(daemon.wait_exit(), Exit::Code(1));
     daemon.wait_for(&format!(
         "ipc socket {}: exists and is not a socket; remove it or set ipc.socket",
@@ -282,14 +281,7 @@ fn a_file_in_the_sockets_place_is_not_removed() {
     ));
     assert_eq!(std::fs::read_to_string(&socket).unwrap(), "precious");
     let missing_dir = dir.join("no/such/dir/fixture.sock");
-    let mut daemon = Process::start(
-        FIXTURE,
-        &["idle"],
-        &[
-            ("DAEMON_IPC_ENABLED", "true"),
-            ("DAEMON_IPC_SOCKET", missing_dir.to_str().unwrap()),
-        ],
-    );
+    let mut daemon = start_on(&missing_dir);
     assert_eq!(daemon.wait_exit(), Exit::Code(1));
     daemon.wait_for(&format!(
         "ipc socket {}: cannot listen: No such file or directory",
