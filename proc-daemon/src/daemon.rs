@@ -186,9 +186,11 @@ impl Shared {
         }
     }
 
-    /// When shutdown began, if it has.
-    pub(crate) fn stopping_since(&self) -> Option<std::time::Instant> {
-        self.stopping_since.get().copied()
+    /// How long ago shutdown began (zero if it has not).
+    pub(crate) fn time_stopping(&self) -> Duration {
+        self.stopping_since
+            .get()
+            .map_or(Duration::ZERO, std::time::Instant::elapsed)
     }
 
     pub(crate) fn request_shutdown(self: &Arc<Self>, reason: ShutdownReason) {
@@ -489,17 +491,11 @@ impl DaemonBuilder {
     /// [`Error::AlreadyRunning`] or [`Error::PidFile`] when the PID file cannot be taken;
     /// [`Error::Io`] when signal handlers cannot be installed.
     pub async fn run(self) -> Result<()> {
+        #[cfg(feature = "console")]
         let shared = self.shared.clone();
         let outcome = self.run_to_end().await;
         #[cfg(feature = "console")]
-        crate::console::stopped(
-            &shared.config.get().name,
-            &outcome,
-            shared
-                .stopping_since()
-                .map_or(Duration::ZERO, |t0| t0.elapsed()),
-        );
-        drop(shared);
+        crate::console::stopped(&shared.config.get().name, &outcome, shared.time_stopping());
         outcome
     }
 
@@ -578,9 +574,7 @@ impl DaemonBuilder {
         tracing::info!(
             "daemon `{}` stopped cleanly in {:?}",
             shared.config.get().name,
-            shared
-                .stopping_since()
-                .map_or(Duration::ZERO, |t0| t0.elapsed())
+            shared.time_stopping()
         );
         Ok(())
     }

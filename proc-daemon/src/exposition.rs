@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::SubsystemState;
 use crate::daemon::Shared;
 use crate::process_stats::ProcessStats;
+use crate::supervisor::SubsystemEntry;
 
 const STATES: [SubsystemState; 6] = [
     SubsystemState::Starting,
@@ -17,6 +18,9 @@ const STATES: [SubsystemState; 6] = [
     SubsystemState::Failed,
     SubsystemState::Restarting,
 ];
+
+/// Reads one per-subsystem counter.
+type Count = fn(&SubsystemEntry) -> u32;
 
 /// Escapes a label value as the text format requires.
 fn label(value: &str) -> String {
@@ -53,49 +57,33 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, ready: bool) -> String {
             );
         }
     }
-    family(
-        &mut out,
-        "proc_daemon_subsystem_restarts_total",
-        "counter",
-        "Restarts of each subsystem.",
-    );
-    for entry in entries {
-        let _ = writeln!(
-            out,
-            "proc_daemon_subsystem_restarts_total{{subsystem=\"{}\"}} {}",
-            label(entry.name()),
-            entry.restarts()
-        );
-    }
-    family(
-        &mut out,
-        "proc_daemon_subsystem_panics_total",
-        "counter",
-        "Panics caught in each subsystem.",
-    );
-    for entry in entries {
-        let failures = entry.failure_record();
-        let _ = writeln!(
-            out,
-            "proc_daemon_subsystem_panics_total{{subsystem=\"{}\"}} {}",
-            label(entry.name()),
-            failures.panics
-        );
-    }
-    family(
-        &mut out,
-        "proc_daemon_subsystem_health_check_failures_total",
-        "counter",
-        "Failed or hung health checks of each subsystem.",
-    );
-    for entry in entries {
-        let failures = entry.failure_record();
-        let _ = writeln!(
-            out,
-            "proc_daemon_subsystem_health_check_failures_total{{subsystem=\"{}\"}} {}",
-            label(entry.name()),
-            failures.health_failures
-        );
+    let counters: [(&str, &str, Count); 3] = [
+        (
+            "proc_daemon_subsystem_restarts_total",
+            "Restarts of each subsystem.",
+            SubsystemEntry::restarts,
+        ),
+        (
+            "proc_daemon_subsystem_panics_total",
+            "Panics caught in each subsystem.",
+            |entry| entry.failure_record().panics,
+        ),
+        (
+            "proc_daemon_subsystem_health_check_failures_total",
+            "Failed or hung health checks of each subsystem.",
+            |entry| entry.failure_record().health_failures,
+        ),
+    ];
+    for (metric, help, value) in counters {
+        family(&mut out, metric, "counter", help);
+        for entry in entries {
+            let _ = writeln!(
+                out,
+                "{metric}{{subsystem=\"{}\"}} {}",
+                label(entry.name()),
+                value(entry)
+            );
+        }
     }
     let reloads = shared.config.counts();
     family(

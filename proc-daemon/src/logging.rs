@@ -25,19 +25,20 @@ type Filter = tracing_subscriber::filter::Targets;
 
 static FILTER: OnceLock<reload::Handle<Filter, Registry>> = OnceLock::new();
 
+#[cfg(feature = "env-filter")]
 fn parse_filter(directives: &str) -> Result<Filter, String> {
-    #[cfg(feature = "env-filter")]
-    let parsed = Filter::builder().parse(directives);
+    Filter::builder()
+        .parse(directives)
+        .map_err(|err| err.to_string())
+}
+
+#[cfg(not(feature = "env-filter"))]
+fn parse_filter(directives: &str) -> Result<Filter, String> {
     // `Targets` would take `my_crate[span]` for a target name and silently match nothing.
-    #[cfg(not(feature = "env-filter"))]
-    let parsed = if directives.contains(['[', '{']) {
-        Err("span and field directives need proc-daemon's `env-filter` feature".to_owned())
-    } else {
-        directives.parse::<Filter>().map_err(|err| err.to_string())
-    };
-    #[cfg(feature = "env-filter")]
-    let parsed = parsed.map_err(|err| err.to_string());
-    parsed
+    if directives.contains(['[', '{']) {
+        return Err("span and field directives need proc-daemon's `env-filter` feature".to_owned());
+    }
+    directives.parse::<Filter>().map_err(|err| err.to_string())
 }
 
 /// Keeps the log file's writer thread alive; dropping it flushes every pending line.
