@@ -29,73 +29,76 @@
 
 extern crate self as proc_daemon;
 
-#[cfg(feature = "admin")]
-mod admin;
-pub mod allocator;
-mod cleanup;
-mod cli;
-pub mod config;
-#[cfg(feature = "console")]
-mod console;
-mod context;
-#[cfg(feature = "lockfree-coordination")]
-pub mod coord;
+// The floor plan, from the ground up (docs/ARCHITECTURE.md draws it): `config` and `subsystem`
+// are values with no daemon behind them; `state` is the ground floor every service reads;
+// `supervision` runs subsystems; `process` is the OS process around them; `observe` serves
+// what the daemon knows; `toolkit` holds the optional building blocks; `daemon` builds and runs.
+mod config;
 mod daemon;
-pub mod error;
-mod events;
-#[cfg(feature = "admin")]
-mod exposition;
-mod handle;
-mod health;
-#[cfg(feature = "ipc")]
-pub mod ipc;
-mod launcher;
-mod log_file;
-pub mod logging;
-#[cfg(feature = "metrics")]
-pub mod metrics;
-mod pidfile;
+mod error;
+mod observe;
 mod private;
-#[cfg(any(feature = "admin", feature = "metrics"))]
-mod process_stats;
+mod process;
 #[cfg(any(feature = "profiling", feature = "heap-profiling"))]
 pub mod profiling;
-mod reload;
-#[cfg(feature = "metrics")]
-pub mod resources;
-pub mod restart;
-#[cfg(feature = "scheduler-hints")]
-pub mod scheduler;
-pub mod shutdown;
-pub mod signal;
-#[cfg(any(feature = "admin", feature = "ipc"))]
-mod status;
+mod state;
 pub mod subsystem;
-mod supervisor;
-mod systemd;
-#[cfg(feature = "high-res-timing")]
-pub mod timing;
-#[cfg(not(feature = "high-res-timing"))]
-mod timing;
-mod watchdog;
-mod watcher;
+mod supervision;
+mod toolkit;
 
 #[cfg(feature = "macros")]
 pub use proc_daemon_macros::{daemon, subsystem};
 
-pub use config::{AdminConfig, Config, IpcConfig, LogLevel, MonitoringConfig};
-pub use context::Context;
-pub use daemon::{Daemon, DaemonBuilder, ShutdownReason};
-pub use error::{Error, Result};
-pub use events::SubsystemEvent;
-pub use handle::{DaemonHandle, SubsystemStatus};
-pub use launcher::{Launcher, build_runtime, exit_code_of};
-pub use pidfile::PidFile;
-pub use reload::ReloadCounts;
-pub use restart::{RestartLimit, RestartPolicy};
-pub use shutdown::ShutdownHandle;
-pub use signal::SignalConfig;
-pub use subsystem::{Subsystem, SubsystemFn, SubsystemState};
+pub use config::{
+    AdminConfig, Config, ConfigBuilder, ConfigSource, EnvOverride, IpcConfig, LogFilter, LogLevel,
+    LoggingConfig, MonitoringConfig, PerformanceConfig, ShutdownConfig,
+};
+pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, Launcher, exit_code_of};
+pub use error::{Error, Result, exit_code};
+pub use process::pidfile::PidFile;
+pub use process::runtime::build_runtime;
+pub use process::signal::SignalConfig;
+pub use state::{ReloadCounts, ShutdownReason, SubsystemEvent, SubsystemStatus};
+pub use subsystem::context::Context;
+pub use subsystem::contract::Subsystem;
+pub use subsystem::function::SubsystemFn;
+pub use subsystem::restart::{RestartLimit, RestartPolicy};
+pub use subsystem::shutdown::ShutdownHandle;
+pub use subsystem::state::SubsystemState;
+
+#[cfg(feature = "ipc")]
+pub use observe::ipc;
+#[cfg(feature = "scheduler-hints")]
+pub use process::scheduler;
+#[cfg(feature = "lockfree-coordination")]
+pub use toolkit::coord;
+#[cfg(feature = "metrics")]
+pub use toolkit::metrics;
+#[cfg(feature = "metrics")]
+pub use toolkit::resources;
+#[cfg(feature = "high-res-timing")]
+pub use toolkit::timing;
+#[cfg(not(feature = "high-res-timing"))]
+use toolkit::timing;
+
+/// Signal handling from the first instant of the process.
+///
+/// [`SignalConfig`] (which signals the daemon acts on) is at the crate root.
+pub mod signal {
+    pub use crate::process::signal::install;
+    pub use crate::state::signal_name;
+}
+
+/// The daemon's log output (`[logging]`).
+pub mod logging {
+    pub use crate::config::check_filter;
+    pub use crate::process::logging::init;
+}
+
+/// Which global allocator the build installs (features `mimalloc`, `heap-profiling`).
+pub mod allocator {
+    pub use crate::process::allocator::name;
+}
 
 /// The only door from macro-generated code into the runtime. Not a public API: it changes
 /// without notice.
@@ -104,15 +107,14 @@ pub mod __private {
     pub use std::boxed::Box;
     pub use std::time::Duration;
 
-    pub use crate::launcher::Launcher;
     pub use crate::private::{
         AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaInto, ViaStdError, detached_context,
         health_check, run_blocking,
     };
     pub use crate::subsystem::{HealthCheck, RunFuture};
     pub use crate::{
-        Config, Context, DaemonBuilder, Error, RestartLimit, RestartPolicy, Result, ShutdownHandle,
-        Subsystem,
+        Config, Context, DaemonBuilder, Error, Launcher, RestartLimit, RestartPolicy, Result,
+        ShutdownHandle, Subsystem,
     };
 }
 

@@ -5,18 +5,23 @@ use std::fmt::Write as _;
 
 use super::{Config, ConfigSource};
 
-/// Renders `config` as TOML; every key carries a comment naming its origin: `default`,
-/// `file <path>`, or `env <VARIABLE>`.
-///
-/// ```
-/// use proc_daemon::Config;
-/// use proc_daemon::config::{ConfigSource, render_with_origins};
-///
-/// let text = render_with_origins(&Config::default(), &ConfigSource::default());
-/// assert!(text.contains("timeout_ms = 5000  # default"));
-/// ```
-#[must_use]
-pub fn render_with_origins(config: &Config, source: &ConfigSource) -> String {
+impl Config {
+    /// This configuration as TOML; every key carries a comment naming its origin in `source`:
+    /// `default`, `file <path>`, or `env <VARIABLE>`. What `--print-config` prints.
+    ///
+    /// ```
+    /// use proc_daemon::{Config, ConfigSource};
+    ///
+    /// let text = Config::default().render_with_origins(&ConfigSource::default());
+    /// assert!(text.contains("timeout_ms = 5000  # default"));
+    /// ```
+    #[must_use]
+    pub fn render_with_origins(&self, source: &ConfigSource) -> String {
+        render(self, source)
+    }
+}
+
+fn render(config: &Config, source: &ConfigSource) -> String {
     let Ok(toml::Value::Table(table)) = toml::Value::try_from(config) else {
         return String::new();
     };
@@ -72,7 +77,7 @@ mod tests {
                 key: "logging.level".into(),
             }],
         };
-        let text = render_with_origins(&config, &source);
+        let text = config.render_with_origins(&source);
         assert!(
             text.contains("timeout_ms = 3000  # file daemon.toml"),
             "{text}"

@@ -1,0 +1,256 @@
+//! The rules a configuration must keep beyond its types: deadlines in order, sizes and counts
+//! in range, files the daemon will create in writable directories, feature-gated keys only
+//! with their feature.
+
+use super::{Config, PerformanceConfig};
+use crate::{Error, Result};
+
+/// The most worker threads a daemon may ask for; more is almost certainly a typo.
+const MAX_WORKER_THREADS: usize = 1024;
+
+impl Config {
+    /// Checks the rules that relate keys to each other.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the keys and the rule.
+    pub fn validate(&self) -> Result<()> {
+        let s = &self.shutdown;
+        if s.timeout_ms == 0 {
+            return Err(Error::config(
+                "shutdown.timeout_ms must be greater than 0 (subsystems need time to stop)",
+            ));
+        }
+        if s.force_timeout_ms < s.timeout_ms {
+            return Err(Error::config(format!(
+                "shutdown.force_timeout_ms ({}) must be >= shutdown.timeout_ms ({})",
+                s.force_timeout_ms, s.timeout_ms
+            )));
+        }
+        if s.kill_timeout_ms < s.force_timeout_ms {
+            return Err(Error::config(format!(
+                "shutdown.kill_timeout_ms ({}) must be >= shutdown.force_timeout_ms ({})",
+                s.kill_timeout_ms, s.force_timeout_ms
+            )));
+        }
+        self.performance.validate()?;
+        if self.performance.worker_threads > MAX_WORKER_THREADS {
+            return Err(Error::config(format!(
+                "performance.worker_threads ({}) must be at most {MAX_WORKER_THREADS} (0 = one per core)",
+                self.performance.worker_threads
+            )));
+        }
+        if self.monitoring.health_check_interval_ms == 0 {
+            return Err(Error::config(
+                "monitoring.health_check_interval_ms must be greater than 0",
+            ));
+        }
+        if self.monitoring.metrics_interval_ms == 0 {
+            return Err(Error::config(
+                "monitoring.metrics_interval_ms must be greater than 0",
+            ));
+        }
+        if self.monitoring.track_resources && !cfg!(feature = "metrics") {
+            return Err(Error::config(
+                "monitoring.track_resources = true needs proc-daemon's `metrics` feature",
+            ));
+        }
+        if self.monitoring.health_check_failures == 0 {
+            return Err(Error::config(
+                "monitoring.health_check_failures must be at least 1",
+            ));
+        }
+        if self.name.trim().is_empty() {
+            return Err(Error::config("name must not be empty"));
+        }
+        if self.logging.json && !cfg!(feature = "json-logs") {
+            return Err(Error::config(
+                "logging.json = true needs proc-daemon's `json-logs` feature",
+            ));
+        }
+        if let Some(pid_file) = &self.pid_file {
+            check_writable_location("pid_file", pid_file)?;
+        }
+        if self.admin.is_some() && !cfg!(feature = "admin") {
+            return Err(Error::config("[admin] needs proc-daemon's `admin` feature"));
+        }
+        if let Some(file) = &self.logging.file {
+            check_writable_location("logging.file", file)?;
+        }
+        // The socket's directory is not checked here: `ctl`, often run by another user,
+        // reads the same configuration. Binding reports it when the daemon starts.
+        if self.ipc.enabled && !cfg!(feature = "ipc") {
+            return Err(Error::config(
+                "ipc.enabled = true needs proc-daemon's `ipc` feature",
+            ));
+        }
+        if self.logging.max_file_size == 0 {
+            return Err(Error::config(
+                "logging.max_file_size must be greater than 0",
+            ));
+        }
+        if self.logging.max_files == 0 {
+            return Err(Error::config("logging.max_files must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+impl PerformanceConfig {
+    fn validate(&self) -> Result<()> {
+        if let Some(nice) = self.nice
+            && !(-20..=19).contains(&nice)
+        {
+            return Err(Error::config(format!(
+                "performance.nice ({nice}) must be between -20 and 19"
+            )));
+        }
+        if let Some(cpu) = self.cpu_affinity.iter().find(|&&cpu| cpu >= MAX_CPUS) {
+            return Err(Error::config(format!(
+                "performance.cpu_affinity: CPU {cpu} is out of range (at most {})",
+                MAX_CPUS - 1
+            )));
+        }
+        let hinted = self.nice.is_some() || !self.cpu_affinity.is_empty() || self.thread_pinning;
+        if hinted && !cfg!(feature = "scheduler-hints") {
+            return Err(Error::config(
+                "performance.nice, cpu_affinity and thread_pinning need proc-daemon's `scheduler-hints` feature",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The size of the kernel's CPU set (`CPU_SETSIZE`).
+const MAX_CPUS: usize = 1024;
+
+/// A file the daemon will create must have an existing, writable directory.
+fn check_writable_location(key: &str, path: &std::path::Path) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::config(format!("{key} must not be empty")));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::config(format!(
+            "{key} = {:?}: directory {} does not exist",
+            path.display().to_string(),
+            dir.display()
+        )));
+    }
+    let Ok(dir_c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return Err(Error::config(format!(
+            "{key}: the path contains a NUL byte"
+        )));
+    };
+    // SAFETY: access(2) with a valid, NUL-terminated path.
+    if unsafe { libc::access(dir_c.as_ptr(), libc::W_OK) } != 0 {
+        return Err(Error::config(format!(
+            "{key} = {:?}: directory {} is not writable",
+            path.display().to_string(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_file_locations_are_checked() {
+        let mut config = Config {
+            pid_file: Some("/nonexistent-dir/x.pid".into()),
+            ..Config::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "pid_file = \"/nonexistent-dir/x.pid\": directory /nonexistent-dir does not exist"
+            ),
+            "{err}"
+        );
+        config.pid_file = Some(std::env::temp_dir().join("x.pid"));
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn scheduler_hints_are_range_checked() {
+        let mut config = Config::default();
+        config.performance.nice = Some(20);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("performance.nice (20) must be between -20 and 19"),
+            "{err}"
+        );
+        let mut config = Config::default();
+        config.performance.cpu_affinity = vec![0, 1024];
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("performance.cpu_affinity: CPU 1024 is out of range (at most 1023)"),
+            "{err}"
+        );
+    }
+
+    #[cfg(not(feature = "scheduler-hints"))]
+    #[test]
+    fn scheduler_hints_without_the_feature_are_an_error() {
+        let mut config = Config::default();
+        config.performance.thread_pinning = true;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("need proc-daemon's `scheduler-hints` feature"),
+            "{err}"
+        );
+    }
+
+    #[cfg(not(feature = "ipc"))]
+    #[test]
+    fn ipc_without_the_feature_is_an_error() {
+        let mut config = Config::default();
+        config.ipc.enabled = true;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("ipc.enabled = true needs proc-daemon's `ipc` feature"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn cross_field_rules_name_both_keys() {
+        let mut config = Config::default();
+        config.shutdown.force_timeout_ms = 1000;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("shutdown.force_timeout_ms (1000) must be >= shutdown.timeout_ms (5000)"),
+            "{err}"
+        );
+
+        let mut config = Config::default();
+        config.shutdown.kill_timeout_ms = 6000;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "shutdown.kill_timeout_ms (6000) must be >= shutdown.force_timeout_ms (10000)"
+            ),
+            "{err}"
+        );
+
+        let mut config = Config::default();
+        config.performance.worker_threads = 5000;
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("performance.worker_threads")
+        );
+    }
+}

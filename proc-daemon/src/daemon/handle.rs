@@ -1,0 +1,155 @@
+//! `DaemonHandle`: what code outside the daemon can see and do while it runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::process::reload::reload;
+use crate::state::{ReloadCounts, Shared, ShutdownReason, SubsystemEvent, SubsystemStatus};
+use crate::supervision::lifecycle::request_shutdown;
+use crate::{Config, Result, ShutdownHandle};
+
+/// A handle on a daemon, from [`DaemonBuilder::handle`](crate::DaemonBuilder::handle): request shutdown, read subsystem
+/// states, subscribe to lifecycle events. Cheap to clone.
+///
+/// ```
+/// use proc_daemon::{Config, Daemon, SubsystemState};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let builder = Daemon::builder(Config::default()).with_task("idle", |shutdown| async move {
+///     shutdown.cancelled().await;
+///     Ok(())
+/// });
+/// let handle = builder.handle();
+/// let mut events = handle.subscribe();
+/// let running = tokio::spawn(builder.run());
+/// while events.recv().await.unwrap().state != SubsystemState::Running {}
+/// handle.request_shutdown();
+/// running.await.unwrap().unwrap();
+/// assert_eq!(handle.subsystems()[0].state, SubsystemState::Stopped);
+/// # });
+/// ```
+#[derive(Clone, Debug)]
+pub struct DaemonHandle {
+    shared: Arc<Shared>,
+}
+
+impl DaemonHandle {
+    pub(crate) const fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// Starts a graceful shutdown (a no-op if one has started).
+    pub fn request_shutdown(&self) {
+        request_shutdown(&self.shared, ShutdownReason::Requested);
+    }
+
+    /// Whether shutdown has started.
+    #[must_use]
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.shutdown.is_shutdown()
+    }
+
+    /// `Ok` when the daemon is ready — every subsystem has started, no critical subsystem is
+    /// starting, restarting or failed, and it is not shutting down — otherwise the reason.
+    /// This is what `/readyz` answers.
+    ///
+    /// # Errors
+    /// Why the daemon is not ready, e.g. ``critical subsystem `db` is restarting``.
+    pub fn readiness(&self) -> std::result::Result<(), String> {
+        self.shared.readiness()
+    }
+
+    /// Time since the daemon started running.
+    #[must_use]
+    pub fn uptime(&self) -> Duration {
+        self.shared.uptime()
+    }
+
+    /// The latest sample of the process's resource use, when `monitoring.track_resources` is on
+    /// and the daemon is running.
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn resource_usage(&self) -> Option<crate::resources::ResourceUsage> {
+        self.shared.resource_usage()
+    }
+
+    /// The daemon's application metrics, served on `/metrics` with the built-in ones.
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn metrics(&self) -> crate::metrics::MetricsCollector {
+        self.shared.metrics.clone()
+    }
+
+    /// Why shutdown started, once it has.
+    #[must_use]
+    pub fn shutdown_reason(&self) -> Option<ShutdownReason> {
+        self.shared.shutdown_reason()
+    }
+
+    /// A shutdown handle, cancelled when the daemon starts shutting down.
+    #[must_use]
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shared.shutdown.clone()
+    }
+
+    /// Every subsystem's current state, in registration order.
+    #[must_use]
+    pub fn subsystems(&self) -> Vec<SubsystemStatus> {
+        self.shared.statuses()
+    }
+
+    /// Starts queueing lifecycle events for [`try_next_event`](Self::try_next_event) (feature
+    /// `lockfree-coordination`): from now on every state transition is pushed onto a lock-free
+    /// queue. Call it before `run` to see every event from the first `Starting`.
+    #[cfg(feature = "lockfree-coordination")]
+    pub fn enable_events(&self) {
+        self.shared.events.queue.enable();
+    }
+
+    /// The oldest queued lifecycle event, without waiting; `None` when the queue is empty or
+    /// [`enable_events`](Self::enable_events) was not called. Events of one subsystem come in
+    /// the order its states changed.
+    #[cfg(feature = "lockfree-coordination")]
+    #[must_use]
+    pub fn try_next_event(&self) -> Option<SubsystemEvent> {
+        self.shared.events.queue.try_next()
+    }
+
+    /// Lifecycle events from now on: one per state transition of every subsystem.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<SubsystemEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// The configuration in force: always complete and valid (a failed reload keeps the
+    /// previous one).
+    #[must_use]
+    pub fn config_snapshot(&self) -> Arc<Config> {
+        self.shared.config.get()
+    }
+
+    /// Every configuration from now on: the receiver sees each successful reload.
+    #[must_use]
+    pub fn subscribe_config(&self) -> tokio::sync::watch::Receiver<Arc<Config>> {
+        self.shared.config.subscribe()
+    }
+
+    /// Reads the configuration file and environment again, validates them and, if they are
+    /// good, makes them the configuration in force (what SIGHUP does). Settings that need a
+    /// restart (`name`, `performance.worker_threads`, `pid_file`, `hot_reload`, `logging.json`,
+    /// `logging.color`) keep their value, with a warning.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) with the problem; the previous configuration stays in force.
+    pub fn reload(&self) -> Result<()> {
+        reload(&self.shared.config, "requested")
+    }
+
+    /// How many reloads were applied and how many failed.
+    #[must_use]
+    pub fn reload_counts(&self) -> ReloadCounts {
+        self.shared.config.counts()
+    }
+}

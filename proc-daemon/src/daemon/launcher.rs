@@ -1,0 +1,275 @@
+//! The whole life of a daemon process as one call: what `#[daemon]` generates, usable by hand.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::{ConfigOrigin, ConfigSource};
+use crate::error::exit_code;
+use crate::process::runtime::build_runtime;
+use crate::process::{cli, logging, signal};
+use crate::{Config, Daemon, DaemonBuilder, Error, Result};
+
+/// Runs a daemon process from first instant to exit code.
+///
+/// In order: installs the signal handlers (so a signal at any later instant leads to a graceful
+/// stop), loads and validates the configuration (exit 78 on error), starts logging, builds a
+/// tokio runtime with `performance.worker_threads` workers, runs `setup` (which registers the
+/// subsystems; an `Err` aborts start-up with that error's exit code), runs the daemon, and
+/// returns the exit code of the outcome. Errors are printed to standard error.
+///
+/// The config file is `config_file`, unless `<ENV_PREFIX>_CONFIG` or `--config PATH` names
+/// another one. The command line also takes `--check-config`, `--help` and `--version`; see
+/// [`cli`](Launcher::cli).
+///
+/// ```no_run
+/// use proc_daemon::Launcher;
+///
+/// fn main() -> std::process::ExitCode {
+///     Launcher::new("my-daemon")
+///         .config_file("daemon.toml")
+///         .run(|daemon| async move {
+///             Ok(daemon.with_task("worker", |shutdown| async move {
+///                 shutdown.cancelled().await;
+///                 Ok(())
+///             }))
+///         })
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Launcher {
+    name: String,
+    version: Option<String>,
+    config_file: Option<PathBuf>,
+    env_prefix: String,
+    cli: bool,
+    config_override: Option<PathBuf>,
+}
+
+impl Launcher {
+    /// A launcher for the daemon called `name` (used unless the config sets `name`).
+    #[must_use]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            version: None,
+            config_file: None,
+            env_prefix: crate::config::DEFAULT_ENV_PREFIX.to_owned(),
+            cli: true,
+            config_override: None,
+        }
+    }
+
+    /// The version `--version` prints.
+    #[must_use]
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Whether to handle `--config PATH`, `--check-config`, `--help` and `--version` (default
+    /// `true`). Other arguments, and everything after `--`, are always left to the application.
+    #[must_use]
+    pub fn cli(mut self, enabled: bool) -> Self {
+        self.cli = enabled;
+        self
+    }
+
+    /// The configuration file to read.
+    #[must_use]
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
+    /// The prefix of environment overrides (default `DAEMON`).
+    #[must_use]
+    pub fn env_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.env_prefix = prefix.into();
+        self
+    }
+
+    /// Runs the process; see the type's documentation.
+    pub fn run<F, Fut>(mut self, setup: F) -> ExitCode
+    where
+        F: FnOnce(DaemonBuilder) -> Fut,
+        Fut: Future<Output = Result<DaemonBuilder>>,
+    {
+        if let Err(err) = signal::install() {
+            return self.fail(&Error::from(err));
+        }
+        let mut command = cli::Command::Run;
+        if self.cli {
+            match cli::parse(std::env::args_os().skip(1)) {
+                Ok(parsed) => {
+                    command = parsed.command;
+                    self.config_override = parsed.config;
+                }
+                Err(usage) => {
+                    eprintln!("{}: {usage}", self.name);
+                    return ExitCode::from(exit_code::USAGE);
+                }
+            }
+        }
+        match command {
+            cli::Command::Run => {}
+            cli::Command::Help => {
+                print!("{}", cli::usage(&self.name, &self.env_prefix));
+                return ExitCode::SUCCESS;
+            }
+            cli::Command::Version => {
+                println!(
+                    "{} {}",
+                    self.name,
+                    self.version.as_deref().unwrap_or("(unknown version)")
+                );
+                return ExitCode::SUCCESS;
+            }
+            cli::Command::PrintConfig => {
+                return match self.load_config_with_source() {
+                    Ok((config, source)) => {
+                        print!("{}", config.render_with_origins(&source));
+                        ExitCode::SUCCESS
+                    }
+                    Err(err) => self.fail(&err),
+                };
+            }
+            cli::Command::Ctl(command) => return self.ctl(&command),
+            cli::Command::CheckConfig => {
+                return match self.load_config() {
+                    Ok(_) => {
+                        println!(
+                            "{}: configuration ok ({})",
+                            self.name,
+                            self.origin().describe()
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(err) => self.fail(&err),
+                };
+            }
+        }
+        let config = match self.load_config() {
+            Ok(config) => config,
+            Err(err) => return self.fail(&err),
+        };
+        logging::init(&config);
+        let runtime = match build_runtime(&config) {
+            Ok(runtime) => runtime,
+            Err(err) => return self.fail(&Error::from(err)),
+        };
+        let mut builder = Daemon::builder(config)
+            .with_origin(self.origin())
+            .logging_started();
+        let shutdown = builder.handle().shutdown_handle();
+        let outcome = runtime.block_on(async move {
+            // Signals reach this daemon from now on, so a SIGTERM during a slow set-up stops the
+            // start-up at once instead of waiting for it; `run` keeps this attachment.
+            builder.attach_signals();
+            tokio::select! {
+                ready = setup(builder) => ready?.run().await,
+                () = shutdown.cancelled() => {
+                    tracing::info!("shutdown requested during set-up; nothing was started");
+                    Ok(())
+                }
+            }
+        });
+        // Every supervised task has ended when `run` returns; tasks the application spawned on
+        // its own must not hold the process (the watchdog has already been disarmed).
+        runtime.shutdown_background();
+        let code = match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => self.fail(&err),
+        };
+        logging::flush();
+        code
+    }
+
+    /// Where the configuration comes from: the file chosen by `--config`, `<PREFIX>_CONFIG` or
+    /// the code, this launcher's prefix, and its name as the default name.
+    fn origin(&self) -> ConfigOrigin {
+        ConfigOrigin {
+            path: ConfigOrigin::chosen(
+                self.config_file.as_deref(),
+                self.config_override.clone(),
+                &self.env_prefix,
+            ),
+            env_prefix: self.env_prefix.clone(),
+            default_name: Some(self.name.clone()),
+        }
+    }
+
+    fn load_config(&self) -> Result<Config> {
+        self.load_config_with_source().map(|(config, _)| config)
+    }
+
+    fn load_config_with_source(&self) -> Result<(Config, ConfigSource)> {
+        self.origin().load()
+    }
+
+    /// `ctl <command>`: asks the running daemon over its control socket.
+    fn ctl(&self, command: &str) -> ExitCode {
+        let config = match self.load_config() {
+            Ok(config) => config,
+            Err(err) => return self.fail(&err),
+        };
+        #[cfg(feature = "ipc")]
+        {
+            let socket = config.ipc.socket_path(&config.name);
+            if !config.ipc.enabled {
+                eprintln!(
+                    "{}: error: ipc.enabled is false in this configuration ({}); the daemon serves no control socket",
+                    self.name,
+                    self.origin().describe()
+                );
+                return ExitCode::from(exit_code::FAILURE);
+            }
+            match crate::ipc::request(&socket, command) {
+                Ok(answer) if answer.starts_with("error:") => {
+                    eprintln!("{}: {answer}", self.name);
+                    ExitCode::from(exit_code::FAILURE)
+                }
+                Ok(answer) => {
+                    println!("{answer}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!(
+                        "{}: error: cannot reach the daemon at {}: {err}",
+                        self.name,
+                        socket.display()
+                    );
+                    ExitCode::from(exit_code::FAILURE)
+                }
+            }
+        }
+        #[cfg(not(feature = "ipc"))]
+        {
+            let _ = (config, command);
+            eprintln!("{}: ctl needs proc-daemon's `ipc` feature", self.name);
+            ExitCode::from(exit_code::USAGE)
+        }
+    }
+
+    fn fail(&self, error: &Error) -> ExitCode {
+        eprintln!("{}: error: {error}", self.name);
+        ExitCode::from(error.exit_code())
+    }
+}
+
+/// The exit code for the outcome of [`DaemonBuilder::run`], printing an error to standard
+/// error: for programs that build their own runtime.
+///
+/// ```
+/// let code = proc_daemon::exit_code_of(&Err(proc_daemon::Error::config("bad")));
+/// assert_eq!(code, std::process::ExitCode::from(78));
+/// ```
+pub fn exit_code_of(outcome: &Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::from(exit_code::SUCCESS),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Building and running a daemon: [`Daemon::builder`] registers subsystems and options,
+//! [`DaemonBuilder::run`] runs them to the end, [`DaemonHandle`] reaches a daemon from outside,
+//! and [`Launcher`] is the whole process around it (what `#[daemon]` expands to).
+
+mod handle;
+mod launcher;
+mod run;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+pub use handle::DaemonHandle;
+pub use launcher::{Launcher, exit_code_of};
+
+use crate::config::ConfigOrigin;
+use crate::process::signal::{self, SignalConfig};
+use crate::state::{Shared, SubsystemEntry};
+use crate::{Config, Result, ShutdownHandle, Subsystem, SubsystemFn};
+
+/// A daemon about to run. Created with [`Daemon::builder`].
+#[derive(Debug)]
+pub struct Daemon;
+
+impl Daemon {
+    /// Starts building a daemon with `config`.
+    ///
+    /// ```
+    /// use proc_daemon::{Config, Daemon};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let daemon = Daemon::builder(Config::default())
+    ///     .with_task("once", |_shutdown| async { Ok(()) });
+    /// // Every subsystem stops on its own, so the daemon stops cleanly.
+    /// daemon.run().await.unwrap();
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn builder(config: Config) -> DaemonBuilder {
+        DaemonBuilder::new(config)
+    }
+}
+
+/// Registers subsystems and options, then [`run`](DaemonBuilder::run)s the daemon.
+#[derive(Debug)]
+pub struct DaemonBuilder {
+    shared: Arc<Shared>,
+    pid_file: Option<PathBuf>,
+    /// Signals already reach this daemon (the launcher attached them before set-up).
+    signals: Option<signal::Attachment>,
+    /// The launcher has started logging already.
+    logging_started: bool,
+}
+
+impl DaemonBuilder {
+    fn new(config: Config) -> Self {
+        let pid_file = config.pid_file.clone();
+        Self {
+            shared: Arc::new(Shared::new(config, SignalConfig::new().to_bits())),
+            pid_file,
+            signals: None,
+            logging_started: false,
+        }
+    }
+
+    /// Adds a subsystem. Subsystems start in the order they were added.
+    #[must_use]
+    pub fn with_subsystem(self, subsystem: impl Subsystem) -> Self {
+        self.with_boxed_subsystem(Box::new(subsystem))
+    }
+
+    /// Adds a boxed subsystem.
+    #[must_use]
+    pub fn with_boxed_subsystem(self, subsystem: Box<dyn Subsystem>) -> Self {
+        self.shared.register(SubsystemEntry::new(subsystem));
+        self
+    }
+
+    /// Adds a subsystem made from a closure, with the default options (restart on failure,
+    /// critical). Use [`SubsystemFn`] with [`with_subsystem`](Self::with_subsystem) to set them.
+    #[must_use]
+    pub fn with_subsystem_fn<F, Fut>(self, name: &str, run: F) -> Self
+    where
+        F: Fn(ShutdownHandle) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        self.with_subsystem(SubsystemFn::new(name.to_owned(), run))
+    }
+
+    /// The same as [`with_subsystem_fn`](Self::with_subsystem_fn); the name the published
+    /// `proc-daemon` API uses.
+    #[must_use]
+    pub fn with_task<F, Fut>(self, name: &str, run: F) -> Self
+    where
+        F: Fn(ShutdownHandle) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        self.with_subsystem_fn(name, run)
+    }
+
+    /// Chooses which signals the daemon acts on.
+    #[must_use]
+    pub fn with_signal_config(self, config: SignalConfig) -> Self {
+        self.shared
+            .signal_bits
+            .store(config.to_bits(), Ordering::Release);
+        self
+    }
+
+    /// The file the configuration was read from, read again on reload (SIGHUP,
+    /// [`DaemonHandle::reload`], or a change of the file when `hot_reload` is on).
+    #[must_use]
+    pub fn with_config_path(self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.shared
+            .config
+            .change_origin(|origin| origin.path = Some(path));
+        self
+    }
+
+    /// The prefix of environment overrides applied on reload (default `DAEMON`).
+    #[must_use]
+    pub fn with_env_prefix(self, prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into();
+        self.shared
+            .config
+            .change_origin(|origin| origin.env_prefix = prefix);
+        self
+    }
+
+    /// Where the configuration came from, whole (the launcher's path, prefix and name).
+    pub(crate) fn with_origin(self, from: ConfigOrigin) -> Self {
+        self.shared.config.change_origin(|origin| *origin = from);
+        self
+    }
+
+    /// Signals reach this daemon from now on (before `run`, which then keeps this attachment).
+    pub(crate) fn attach_signals(&mut self) {
+        self.signals = Some(signal::attach(&self.shared));
+    }
+
+    /// Logging is running already; `run` does not start it again.
+    pub(crate) const fn logging_started(mut self) -> Self {
+        self.logging_started = true;
+        self
+    }
+
+    /// Uses a PID file (overriding `pid_file` from the config).
+    #[must_use]
+    pub fn with_pid_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pid_file = Some(path.into());
+        self
+    }
+
+    /// A handle to the daemon, usable before and while it runs.
+    #[must_use]
+    pub fn handle(&self) -> DaemonHandle {
+        DaemonHandle::new(self.shared.clone())
+    }
+
+    /// Runs the daemon until it has shut down.
+    ///
+    /// Signal handlers are installed first. Then the PID file is locked and the subsystems are
+    /// started in order. Shutdown starts on SIGTERM/SIGINT/SIGQUIT, on
+    /// [`DaemonHandle::request_shutdown`], when a critical subsystem fails, or when every
+    /// subsystem has stopped on its own; it then follows the deadlines of `[shutdown]`.
+    ///
+    /// # Errors
+    /// [`Error::Subsystem`](crate::Error::Subsystem) (exit code 1) when a critical subsystem
+    /// failed; [`Error::Shutdown`](crate::Error::Shutdown) (exit code 70) when subsystems had to
+    /// be aborted at their deadline; [`Error::AlreadyRunning`](crate::Error::AlreadyRunning) or
+    /// [`Error::PidFile`](crate::Error::PidFile) when the PID file cannot be taken;
+    /// [`Error::Io`](crate::Error::Io) when signal handlers cannot be installed.
+    pub async fn run(self) -> Result<()> {
+        #[cfg(feature = "console")]
+        let shared = self.shared.clone();
+        let outcome = run::run_to_end(self).await;
+        #[cfg(feature = "console")]
+        crate::observe::console::stopped(
+            &shared.config.get().name,
+            &outcome,
+            shared.time_stopping(),
+        );
+        outcome
+    }
+}
+
+#[cfg(test)]
+impl DaemonBuilder {
+    pub(crate) fn shared_for_probe(&self) -> Arc<Shared> {
+        self.shared.freeze_entries();
+        self.shared.clone()
+    }
+}

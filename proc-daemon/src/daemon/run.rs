@@ -1,0 +1,149 @@
+//! One run of a daemon, in order: signals, logging, console, scheduler hints, PID file, metrics
+//! and resource tracking, the admin endpoint and control socket, the config-file watch; then
+//! every subsystem under its supervisor; then the ordered stop and the outcome.
+
+use std::sync::Arc;
+
+use tokio::task::AbortHandle;
+use tokio_util::task::TaskTracker;
+
+use super::DaemonBuilder;
+use crate::process::pidfile::PidFile;
+use crate::process::{logging, signal, systemd, watcher};
+use crate::state::{Shared, ShutdownReason};
+use crate::supervision::lifecycle::{Running, request_shutdown, subsystem_started};
+use crate::supervision::stop::shut_down;
+use crate::supervision::supervisor::supervise;
+use crate::{Error, Result, SubsystemState};
+
+pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
+    let DaemonBuilder {
+        shared,
+        pid_file,
+        signals,
+        logging_started,
+    } = builder;
+    let _signals = match signals {
+        Some(attached) => attached,
+        None => {
+            signal::install()?;
+            signal::attach(&shared)
+        }
+    };
+    let _running = Running::start(&shared);
+    if !logging_started {
+        logging::init(&shared.config.get());
+    }
+    #[cfg(feature = "console")]
+    crate::observe::console::init(&shared.config.get());
+    #[cfg(feature = "scheduler-hints")]
+    crate::process::scheduler::apply_process_hints(&shared.config.get());
+    let _pid_file = pid_file.map(PidFile::acquire).transpose()?;
+    shared.mark_started_now();
+    #[cfg(feature = "metrics")]
+    start_metrics(&shared).await;
+    #[cfg(feature = "admin")]
+    let _admin = match shared.config.get().admin.clone() {
+        Some(admin) => Some(crate::observe::admin::start(admin.bind, shared.clone()).await?),
+        None => None,
+    };
+    #[cfg(feature = "ipc")]
+    let _ipc = {
+        let config = shared.config.get();
+        config
+            .ipc
+            .enabled
+            .then(|| crate::ipc::start(config.ipc.socket_path(&config.name), shared.clone()))
+            .transpose()?
+    };
+    let _watcher = match shared.config.origin().path {
+        Some(path) if shared.config.get().hot_reload => watcher::watch(&path, &shared.config),
+        _ => None,
+    };
+
+    let tracker = TaskTracker::new();
+    let aborts = start_subsystems(&shared, &tracker);
+    tracker.close();
+    let started = aborts.iter().flatten().count();
+    tracing::info!(
+        "daemon `{}` started {started} subsystem(s) (pid {})",
+        shared.config.get().name,
+        std::process::id()
+    );
+
+    // Pings stop when this task stops being polled: a wedged runtime gets restarted.
+    let watchdog_pings = systemd::watchdog_interval()
+        .map(|interval| tokio::spawn(systemd::keep_watchdog_fed(interval)));
+    tokio::select! {
+        () = tracker.wait() => request_shutdown(&shared, ShutdownReason::AllStopped),
+        () = shared.shutdown.cancelled() => {}
+    }
+    let overrun = shut_down(&shared, &tracker, &aborts).await;
+    if let Some(pings) = watchdog_pings {
+        pings.abort();
+    }
+
+    if let Some(failure) = shared.take_failure() {
+        return Err(failure);
+    }
+    if !overrun.is_empty() {
+        return Err(Error::shutdown(format!(
+            "{} did not stop within the shutdown timeout and had to be aborted",
+            overrun.join(", ")
+        )));
+    }
+    tracing::info!(
+        "daemon `{}` stopped cleanly in {:?}",
+        shared.config.get().name,
+        shared.time_stopping()
+    );
+    Ok(())
+}
+
+/// `metrics` crate macros record into the daemon's collector (with `enable_metrics`), and
+/// resources are sampled (with `track_resources`).
+#[cfg(feature = "metrics")]
+async fn start_metrics(shared: &Shared) {
+    let monitoring = shared.config.get().monitoring.clone();
+    if monitoring.enable_metrics && crate::metrics::install_as_global_recorder(&shared.metrics) {
+        tracing::debug!("`metrics` crate macros now record into the daemon's /metrics");
+    }
+    if !monitoring.track_resources {
+        return;
+    }
+    let mut tracker = crate::resources::ResourceTracker::new(std::time::Duration::from_millis(
+        monitoring.metrics_interval_ms,
+    ));
+    match tracker.start().await {
+        Ok(()) => {
+            *shared
+                .resources
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tracker);
+        }
+        Err(err) => tracing::warn!("monitoring.track_resources: {err}"),
+    }
+}
+
+/// Spawns one supervisor per subsystem; returns their abort handles (`None` for subsystems
+/// not started because shutdown began during start-up).
+fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<Option<AbortHandle>> {
+    let entries = shared.freeze_entries();
+    // One more than the subsystems, released below, so that start-up is complete only once
+    // every subsystem has been spawned (and at once when there are none).
+    shared.expect_starts(entries.len());
+    let mut aborts = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        if shared.shutdown.is_shutdown() {
+            // A signal arrived during start-up: what has started is stopped, the rest never runs.
+            entry.transition(SubsystemState::Stopped, None, &shared.events);
+            entry.mark_exited();
+            aborts.push(None);
+            continue;
+        }
+        let task = tracker.spawn(supervise(shared.clone(), index));
+        aborts.push(Some(task.abort_handle()));
+    }
+    subsystem_started(shared);
+    aborts
+}

@@ -1,0 +1,254 @@
+//! The control socket (`[ipc]`, feature `ipc`): a Unix stream socket for operators on the same
+//! machine, with a line protocol — one command per line, one line back:
+//!
+//! | command | answer |
+//! |---|---|
+//! | `status` | the daemon's status as one line of JSON (what `/status` shows) |
+//! | `health` | `ready`, or `not ready: <reason>` |
+//! | `reload` | `ok: configuration reloaded`, or `error: <file:line:col: problem>` |
+//! | `stop` | `ok: stopping`, then a graceful shutdown |
+//!
+//! Anything else gets `error: ...` naming the commands. The socket is created with mode 0600;
+//! a connection from a user other than the daemon's own (or root) is refused after reading its
+//! peer credentials, so a socket made world-writable by mistake still admits no one else. A
+//! line may be at most 1 KiB, and a connection idle for 30 s is closed.
+//!
+//! The daemon's own binary is the client (`my-daemon ctl status`); [`request`] is the same
+//! client for programs:
+//!
+//! ```no_run
+//! let answer = proc_daemon::ipc::request("/run/my-daemon.sock".as_ref(), "health")?;
+//! assert!(answer == "ready" || answer.starts_with("not ready"));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+
+use super::serve::accept_until_shutdown;
+use crate::process::reload::{reason, reload};
+use crate::state::{Shared, ShutdownReason};
+use crate::supervision::lifecycle::request_shutdown;
+use crate::{Error, Result};
+
+const MAX_LINE: usize = 1024;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+const DRAIN_LIMIT: usize = 64 * 1024;
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+const COMMANDS: &str = "status, health, reload, stop";
+
+/// Sends `command` to the daemon listening on `socket` and returns its answer (one line,
+/// without the newline).
+///
+/// # Errors
+/// The connection's I/O error: the daemon is not running, the socket is not ours to use, or
+/// it did not answer within 10 s.
+pub fn request(socket: &Path, command: &str) -> std::io::Result<String> {
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.write_all(command.trim().as_bytes())?;
+    stream.write_all(b"\n")?;
+    stream.shutdown(std::net::Shutdown::Write)?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer.trim_end().to_owned())
+}
+
+/// The serving socket; dropping it stops serving and removes the socket file.
+pub(crate) struct IpcServer {
+    accept: tokio::task::JoinHandle<()>,
+    path: PathBuf,
+    inode: u64,
+}
+
+impl Drop for IpcServer {
+    fn drop(&mut self) {
+        self.accept.abort();
+        // Only our own socket: a newer daemon may have replaced a file we no longer own.
+        if inode_of(&self.path) == Some(self.inode) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn inode_of(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|m| m.ino())
+}
+
+/// Binds the socket at `path` (replacing a stale one) and serves until shutdown starts.
+pub(crate) fn start(path: PathBuf, shared: Arc<Shared>) -> Result<IpcServer> {
+    let fail = |problem: String| Error::other(format!("ipc socket {}: {problem}", path.display()));
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if !meta.file_type().is_socket() => {
+            return Err(fail(
+                "exists and is not a socket; remove it or set ipc.socket".into(),
+            ));
+        }
+        Ok(_) => match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(_) => return Err(fail("another daemon is serving it".into())),
+            Err(_) => {
+                // Left behind by a daemon that was killed: nobody answers on it.
+                std::fs::remove_file(&path)
+                    .map_err(|e| fail(format!("cannot remove the stale socket: {e}")))?;
+                tracing::info!("removed the stale control socket {}", path.display());
+            }
+        },
+        Err(_) => {}
+    }
+    let listener = UnixListener::bind(&path).map_err(|e| fail(format!("cannot listen: {e}")))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| fail(format!("cannot set mode 0600: {e}")))?;
+    let inode = inode_of(&path).unwrap_or_default();
+    tracing::info!("control socket listening on {}", path.display());
+    Ok(IpcServer {
+        accept: tokio::spawn(accept(listener, shared)),
+        path,
+        inode,
+    })
+}
+
+async fn accept(listener: UnixListener, shared: Arc<Shared>) {
+    let listener = &listener;
+    accept_until_shutdown(
+        shared,
+        "control socket",
+        move || async move { listener.accept().await.map(|(stream, _)| stream) },
+        serve,
+    )
+    .await;
+}
+
+/// Whether a peer with `uid` may use the socket: the daemon's own user, and root.
+fn admitted(uid: u32) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    uid == 0 || uid == unsafe { libc::geteuid() }
+}
+
+async fn serve(mut stream: UnixStream, shared: Arc<Shared>) {
+    let uid = match stream.peer_cred() {
+        Ok(cred) => cred.uid(),
+        Err(err) => {
+            tracing::warn!("control socket: cannot read the peer's credentials, refusing: {err}");
+            return;
+        }
+    };
+    if !admitted(uid) {
+        // SAFETY: geteuid has no preconditions.
+        let own = unsafe { libc::geteuid() };
+        tracing::warn!(
+            "control socket: refused a connection from uid {uid} (only uid {own} and root may use it)"
+        );
+        close_with(
+            stream,
+            &format!("error: refused: uid {uid} may not control this daemon\n"),
+        )
+        .await;
+        return;
+    }
+    let mut pending = Vec::new();
+    let mut chunk = [0u8; 256];
+    loop {
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let answer = answer(&line[..end], &shared).await;
+            if stream.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+        if pending.len() > MAX_LINE {
+            close_with(
+                stream,
+                &format!("error: command longer than {MAX_LINE} bytes\n"),
+            )
+            .await;
+            return;
+        }
+        match tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) => {
+                // A last command without a newline still gets its answer.
+                if !pending.is_empty() {
+                    let answer = answer(&pending, &shared).await;
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                }
+                return;
+            }
+            Ok(Ok(read)) => pending.extend_from_slice(&chunk[..read]),
+            Ok(Err(_)) | Err(_) => return,
+        }
+    }
+}
+
+/// Sends a last answer and closes. Closing with unread input would reset the connection
+/// before the client reads the answer, so (a bounded amount of) what it is still sending is
+/// read and dropped first.
+async fn close_with(mut stream: UnixStream, answer: &str) {
+    if stream.write_all(answer.as_bytes()).await.is_err() {
+        return;
+    }
+    let _ = stream.shutdown().await;
+    let mut chunk = [0u8; 256];
+    let mut left = DRAIN_LIMIT;
+    while let Ok(Ok(read @ 1..)) =
+        tokio::time::timeout(DRAIN_TIMEOUT, stream.read(&mut chunk)).await
+    {
+        left = left.saturating_sub(read);
+        if left == 0 {
+            break;
+        }
+    }
+}
+
+/// The answer to one command line, newline included.
+async fn answer(line: &[u8], shared: &Arc<Shared>) -> String {
+    let Ok(command) = std::str::from_utf8(line) else {
+        return "error: the command is not UTF-8\n".to_owned();
+    };
+    let command = command.trim();
+    let mut answer = match command {
+        "status" => super::status::to_json(shared).to_string(),
+        "health" => match shared.readiness() {
+            Ok(()) => "ready".to_owned(),
+            Err(reason) => format!("not ready: {reason}"),
+        },
+        "reload" => {
+            let live = shared.clone();
+            match tokio::task::spawn_blocking(move || reload(&live.config, "control socket")).await
+            {
+                Ok(Ok(())) => "ok: configuration reloaded".to_owned(),
+                Ok(Err(err)) => format!("error: {}", reason(&err)),
+                Err(_) => "error: the reload did not finish".to_owned(),
+            }
+        }
+        "stop" => {
+            tracing::info!("stop requested over the control socket");
+            request_shutdown(shared, ShutdownReason::Requested);
+            "ok: stopping".to_owned()
+        }
+        "" => format!("error: empty command; commands: {COMMANDS}"),
+        other => format!("error: unknown command {other:?}; commands: {COMMANDS}"),
+    };
+    answer.push('\n');
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_daemons_user_and_root_are_admitted() {
+        assert!(admitted(0));
+        // SAFETY: geteuid has no preconditions.
+        assert!(admitted(unsafe { libc::geteuid() }));
+        assert!(!admitted(65_534) || unsafe { libc::geteuid() } == 65_534);
+    }
+}

@@ -1,0 +1,136 @@
+//! The daemon's log output: a `tracing` subscriber on standard error whose filter follows
+//! `logging.level` (reloadable) unless `RUST_LOG` is set. Installed only when the application
+//! has not installed its own subscriber. The filter syntax is `config::log_filter`'s.
+
+use std::io::IsTerminal;
+use std::sync::{Mutex, OnceLock};
+
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{Registry, reload};
+
+use crate::config::{Filter, parse_filter};
+use crate::{Config, LogLevel};
+
+static FILTER: OnceLock<reload::Handle<Filter, Registry>> = OnceLock::new();
+
+/// Keeps the log file's writer thread alive; dropping it flushes every pending line.
+static FILE_WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+
+/// `RUST_LOG` if set and valid, else `logging.level`.
+fn filter_for(config: &Config) -> Filter {
+    if let Ok(filter) = std::env::var("RUST_LOG")
+        && !filter.trim().is_empty()
+    {
+        match parse_filter(&filter) {
+            Ok(filter) => return filter,
+            Err(err) => eprintln!("RUST_LOG={filter:?} is invalid ({err}); using logging.level"),
+        }
+    }
+    // `logging.level` was validated with the configuration.
+    parse_filter(config.logging.level.as_str())
+        .or_else(|_| parse_filter(LogLevel::Info.as_str()))
+        .expect("a level name is a valid filter")
+}
+
+/// Installs the global subscriber configured by `[logging]`. Returns `false`, and changes
+/// nothing, when a global subscriber is already installed (the application's own wins).
+///
+/// ```
+/// let config = proc_daemon::Config::default();
+/// proc_daemon::logging::init(&config);
+/// assert!(!proc_daemon::logging::init(&config)); // already installed
+/// ```
+pub fn init(config: &Config) -> bool {
+    if tracing::dispatcher::has_been_set() {
+        return false;
+    }
+    let logging = &config.logging;
+    let (filter, handle) = reload::Layer::new(filter_for(config));
+    let (writer, guard, color) = match &logging.file {
+        Some(path) => {
+            // Lines are handed to a writer thread; `lossy(false)` makes a burst wait rather than
+            // drop lines.
+            let file = crate::process::log_file::LogFile::new(
+                path.clone(),
+                logging.max_file_size,
+                logging.max_files,
+            );
+            let (writer, guard): (NonBlocking, WorkerGuard) =
+                NonBlockingBuilder::default().lossy(false).finish(file);
+            (BoxMakeWriter::new(writer), Some(guard), false)
+        }
+        None => (
+            BoxMakeWriter::new(std::io::stderr),
+            None,
+            colour_on_stderr(config),
+        ),
+    };
+    let (text_writer, json_writer) = if logging.json {
+        (None, Some(writer))
+    } else {
+        (Some(writer), None)
+    };
+    let text = text_writer.map(|writer| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(color)
+            .with_target(false)
+    });
+    #[cfg(feature = "json-logs")]
+    let json =
+        json_writer.map(|writer| tracing_subscriber::fmt::layer().json().with_writer(writer));
+    #[cfg(not(feature = "json-logs"))]
+    drop(json_writer);
+    #[cfg(not(feature = "json-logs"))]
+    let json: Option<tracing_subscriber::layer::Identity> = None;
+    let subscriber = Registry::default().with(filter).with(text).with(json);
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        return false;
+    }
+    let _ = FILTER.set(handle);
+    *FILE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = guard;
+    true
+}
+
+/// Whether output on standard error is coloured: it is a terminal, `logging.color` is on, and
+/// `NO_COLOR` (<https://no-color.org>) is not set.
+pub(crate) fn colour_on_stderr(config: &Config) -> bool {
+    config.logging.color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stderr().is_terminal()
+}
+
+/// Writes out every pending line of the log file (the process is about to exit). Later lines
+/// are dropped, so call it last.
+pub(crate) fn flush() {
+    if let Ok(mut guard) = FILE_WRITER.try_lock() {
+        drop(guard.take());
+    }
+}
+
+/// Whether logs go to a file (so SIGUSR1 has something to reopen).
+pub(crate) fn writes_to_file() -> bool {
+    FILE_WRITER
+        .lock()
+        .map(|guard| guard.is_some())
+        .unwrap_or(false)
+}
+
+/// Applies a reloaded `[logging]` level to the installed subscriber (if it is ours and
+/// `RUST_LOG` does not override it).
+pub(crate) fn apply(config: &Config) {
+    if let Some(handle) = FILTER.get()
+        && std::env::var_os("RUST_LOG").is_none_or(|v| v.is_empty())
+        && let Err(err) = handle.reload(filter_for(config))
+    {
+        tracing::warn!(
+            "could not apply logging.level {:?}: {err}",
+            config.logging.level
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! The operating-system process around the daemon: the command line, signals, the PID file,
+//! logging, systemd's protocol, the shutdown watchdog and exit paths, the configuration file
+//! watch and reload, the tokio runtime and scheduler hints, the global allocator.
+
+pub(crate) mod allocator;
+pub(crate) mod cleanup;
+pub(crate) mod cli;
+pub(crate) mod log_file;
+pub(crate) mod logging;
+pub(crate) mod pidfile;
+pub(crate) mod reload;
+pub(crate) mod runtime;
+#[cfg(feature = "scheduler-hints")]
+pub mod scheduler;
+pub(crate) mod signal;
+#[cfg(any(feature = "admin", feature = "metrics"))]
+pub(crate) mod stats;
+pub(crate) mod systemd;
+pub(crate) mod watchdog;
+pub(crate) mod watcher;

@@ -1,0 +1,191 @@
+//! One registered subsystem and what the daemon knows about it: its state, readiness, restart
+//! count and failures. Updated by its supervisor, read by status, metrics and readiness.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+
+use super::events::{EventBus, SubsystemEvent};
+use crate::{Subsystem, SubsystemState};
+
+/// `READY` while the current run is ready; `COUNTED` once it counted towards start-up.
+const READY: u8 = 1;
+const COUNTED: u8 = 2;
+
+/// One registered subsystem and what the daemon knows about it.
+pub(crate) struct SubsystemEntry {
+    pub(crate) subsystem: Box<dyn Subsystem>,
+    state: AtomicU8,
+    readiness: AtomicU8,
+    restarts: AtomicU32,
+    /// Allocated at the first failure: an idle subsystem carries only the pointer.
+    failures: Mutex<Option<Box<Failures>>>,
+    exited: AtomicBool,
+}
+
+/// What has gone wrong with a subsystem so far.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Failures {
+    /// `Arc<String>` rather than `Arc<str>`: a thin pointer keeps `Failures` smaller.
+    pub(crate) last_error: Option<Arc<String>>,
+    pub(crate) panics: u32,
+    pub(crate) health_failures: u32,
+}
+
+impl std::fmt::Debug for SubsystemEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubsystemEntry")
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SubsystemEntry {
+    pub(crate) fn new(subsystem: Box<dyn Subsystem>) -> Self {
+        Self {
+            subsystem,
+            state: AtomicU8::new(SubsystemState::Starting as u8),
+            readiness: AtomicU8::new(0),
+            restarts: AtomicU32::new(0),
+            failures: Mutex::new(None),
+            exited: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.subsystem.name()
+    }
+
+    pub(crate) fn state(&self) -> SubsystemState {
+        SubsystemState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Counts one more restart; returns the new count.
+    pub(crate) fn count_restart(&self) -> u32 {
+        self.restarts.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Whether the current run has declared itself ready (at once, unless the subsystem holds
+    /// its readiness).
+    pub(crate) fn is_ready(&self) -> bool {
+        self.readiness.load(Ordering::Acquire) & READY != 0
+    }
+
+    /// A new run that holds its readiness starts not ready.
+    pub(crate) fn hold_readiness(&self) {
+        self.readiness.fetch_and(!READY, Ordering::AcqRel);
+    }
+
+    /// The current run is ready. Returns `true` the first time, when it counts towards
+    /// start-up.
+    #[must_use]
+    pub(crate) fn mark_ready(&self) -> bool {
+        self.readiness.fetch_or(READY | COUNTED, Ordering::AcqRel) & COUNTED == 0
+    }
+
+    /// Counts the subsystem towards start-up even though it never became ready (its first run
+    /// ended first). Returns `true` if it had not counted yet.
+    #[must_use]
+    pub(crate) fn count_started(&self) -> bool {
+        self.readiness.fetch_or(COUNTED, Ordering::AcqRel) & COUNTED == 0
+    }
+
+    /// Whether its supervising task has ended (returned or was dropped after an abort).
+    pub(crate) fn has_exited(&self) -> bool {
+        self.exited.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_exited(&self) {
+        self.exited.store(true, Ordering::Release);
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, Option<Box<Failures>>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The failure counts and last error, for status and metrics.
+    pub(crate) fn failure_record(&self) -> Failures {
+        self.failures().as_deref().cloned().unwrap_or_default()
+    }
+
+    fn note(&self, record: impl FnOnce(&mut Failures)) {
+        record(self.failures().get_or_insert_with(Box::default));
+    }
+
+    pub(crate) fn note_panic(&self) {
+        self.note(|f| f.panics += 1);
+    }
+
+    pub(crate) fn note_health_failure(&self) {
+        self.note(|f| f.health_failures += 1);
+    }
+
+    pub(crate) fn transition(
+        &self,
+        to: SubsystemState,
+        error: Option<&Arc<str>>,
+        events: &EventBus,
+    ) {
+        if let Some(error) = error {
+            self.note(|f| f.last_error = Some(Arc::new(error.to_string())));
+        }
+        self.state.store(to as u8, Ordering::Release);
+        self.announce(to, error, events);
+    }
+
+    fn announce(&self, to: SubsystemState, error: Option<&Arc<str>>, events: &EventBus) {
+        tracing::debug!(
+            subsystem = self.name(),
+            state = to.as_str(),
+            "subsystem state changed"
+        );
+        events.emit(|| SubsystemEvent {
+            subsystem: Arc::from(self.name()),
+            state: to,
+            error: error.cloned(),
+        });
+    }
+
+    /// `Running → Stopping`, when shutdown starts; other states are left alone because their
+    /// own supervisor is about to move them to a terminal state.
+    pub(crate) fn mark_stopping(&self, events: &EventBus) {
+        let running = SubsystemState::Running as u8;
+        let stopping = SubsystemState::Stopping as u8;
+        if self
+            .state
+            .compare_exchange(running, stopping, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.announce(SubsystemState::Stopping, None, events);
+        }
+    }
+
+    /// Aborts the run after its shutdown budget ran out. Returns `false` if it had already
+    /// ended.
+    pub(crate) fn abort_overdue(
+        &self,
+        budget: Duration,
+        abort: Option<&AbortHandle>,
+        events: &EventBus,
+    ) -> bool {
+        if self.state().is_terminal() {
+            return false;
+        }
+        let reason: Arc<str> =
+            format!("did not stop within its shutdown timeout of {budget:?}; aborted").into();
+        self.transition(SubsystemState::Failed, Some(&reason), events);
+        if let Some(abort) = abort {
+            abort.abort();
+        }
+        true
+    }
+}

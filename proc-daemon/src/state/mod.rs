@@ -1,0 +1,278 @@
+//! The ground floor: the state of one daemon, shared by its builder, supervisors, handles,
+//! signal thread and servers. Plain data and the questions it answers (is the daemon ready,
+//! which subsystems are unfinished, why is it stopping); what *happens* on a change lives in the
+//! layers above, so this module imports none of them.
+
+mod entry;
+mod events;
+mod live_config;
+mod snapshot;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+pub(crate) use entry::SubsystemEntry;
+pub(crate) use events::EventBus;
+pub use events::SubsystemEvent;
+pub(crate) use live_config::LiveConfig;
+pub use live_config::ReloadCounts;
+pub use snapshot::SubsystemStatus;
+
+use crate::{Config, Error, ShutdownHandle, SubsystemState};
+
+/// Why a daemon is shutting down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShutdownReason {
+    /// A signal (SIGTERM, SIGINT or SIGQUIT) was received; the number.
+    Signal(i32),
+    /// [`DaemonHandle::request_shutdown`](crate::DaemonHandle::request_shutdown) was called.
+    Requested,
+    /// A critical subsystem ended as failed.
+    SubsystemFailed(String),
+    /// Every subsystem stopped on its own.
+    AllStopped,
+}
+
+impl fmt::Display for ShutdownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Signal(signal) => write!(f, "received {}", signal_name(*signal)),
+            Self::Requested => f.write_str("shutdown requested"),
+            Self::SubsystemFailed(name) => write!(f, "critical subsystem `{name}` failed"),
+            Self::AllStopped => f.write_str("every subsystem has stopped"),
+        }
+    }
+}
+
+/// The conventional name of a signal, for logs.
+///
+/// ```
+/// assert_eq!(proc_daemon::signal::signal_name(libc::SIGTERM), "SIGTERM");
+/// ```
+#[must_use]
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGUSR1 => "SIGUSR1",
+        _ => "signal",
+    }
+}
+
+/// How the daemon's run ends: why it stopped, and the failure that decides its exit code.
+#[derive(Debug, Default)]
+struct Outcome {
+    reason: Option<ShutdownReason>,
+    failure: Option<Error>,
+}
+
+/// Whether `run` is in progress, and the ticket of the watchdog armed for its shutdown.
+#[derive(Debug, Default)]
+pub(crate) struct Lifecycle {
+    pub(crate) running: bool,
+    pub(crate) watchdog: Option<u64>,
+}
+
+/// The state of one daemon.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Arc<LiveConfig>,
+    pub(crate) shutdown: ShutdownHandle,
+    pub(crate) events: EventBus,
+    /// The `SignalConfig` in force, as bits (read by the signal thread).
+    pub(crate) signal_bits: AtomicU8,
+    /// Subsystems added so far, until `run` freezes them into `entries`.
+    registering: Mutex<Vec<SubsystemEntry>>,
+    /// The subsystems of a running daemon, in one contiguous allocation; supervisors refer to
+    /// theirs by index.
+    entries: OnceLock<Box<[SubsystemEntry]>>,
+    outcome: Mutex<Outcome>,
+    lifecycle: Mutex<Lifecycle>,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: crate::metrics::MetricsCollector,
+    #[cfg(feature = "metrics")]
+    pub(crate) resources: Mutex<Option<crate::resources::ResourceTracker>>,
+    /// Subsystems whose first run has not started yet (1 before `run` starts them).
+    unstarted: AtomicUsize,
+    started_at: OnceLock<Instant>,
+    /// When shutdown began.
+    stopping_since: OnceLock<Instant>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config, signal_bits: u8) -> Self {
+        Self {
+            config: Arc::new(LiveConfig::new(config)),
+            shutdown: ShutdownHandle::new(),
+            events: EventBus::default(),
+            signal_bits: AtomicU8::new(signal_bits),
+            registering: Mutex::new(Vec::new()),
+            entries: OnceLock::new(),
+            outcome: Mutex::new(Outcome::default()),
+            lifecycle: Mutex::new(Lifecycle::default()),
+            #[cfg(feature = "metrics")]
+            metrics: crate::metrics::MetricsCollector::new(),
+            #[cfg(feature = "metrics")]
+            resources: Mutex::new(None),
+            unstarted: AtomicUsize::new(1),
+            started_at: OnceLock::new(),
+            stopping_since: OnceLock::new(),
+        }
+    }
+
+    /// Adds a subsystem before `run`.
+    pub(crate) fn register(&self, entry: SubsystemEntry) {
+        lock(&self.registering).push(entry);
+    }
+
+    /// The running daemon's subsystems (empty before `run`).
+    pub(crate) fn entries(&self) -> &[SubsystemEntry] {
+        self.entries.get().map_or(&[], |entries| entries)
+    }
+
+    /// Calls `f` with every subsystem, before or after `run` froze them.
+    pub(crate) fn with_entries<R>(&self, f: impl FnOnce(&[SubsystemEntry]) -> R) -> R {
+        match self.entries.get() {
+            Some(entries) => f(entries),
+            None => f(&lock(&self.registering)),
+        }
+    }
+
+    /// Every subsystem now, in registration order.
+    pub(crate) fn statuses(&self) -> Vec<SubsystemStatus> {
+        self.with_entries(|entries| entries.iter().map(SubsystemEntry::status).collect())
+    }
+
+    /// Fixes the set of subsystems for `run`; `start` more are expected to count towards
+    /// start-up from now on.
+    pub(crate) fn freeze_entries(&self) -> &[SubsystemEntry] {
+        let registered = std::mem::take(&mut *lock(&self.registering));
+        self.entries.get_or_init(|| registered.into_boxed_slice())
+    }
+
+    pub(crate) fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
+        lock(&self.lifecycle)
+    }
+
+    /// Why shutdown started, once it has.
+    pub(crate) fn shutdown_reason(&self) -> Option<ShutdownReason> {
+        lock(&self.outcome).reason.clone()
+    }
+
+    /// Records why shutdown starts; `true` the first time (later reasons are ignored).
+    pub(crate) fn set_reason(&self, reason: ShutdownReason) -> bool {
+        let mut outcome = lock(&self.outcome);
+        let first = outcome.reason.is_none();
+        outcome.reason.get_or_insert(reason);
+        first
+    }
+
+    /// Records the first failure of a critical subsystem (it decides the exit code) and that
+    /// shutdown starts because of it; `true` if this is the first reason to stop.
+    pub(crate) fn set_failure(&self, name: &str, error: &str) -> bool {
+        let mut outcome = lock(&self.outcome);
+        outcome
+            .failure
+            .get_or_insert_with(|| Error::subsystem(name.to_owned(), error.to_owned()));
+        let first = outcome.reason.is_none();
+        outcome
+            .reason
+            .get_or_insert_with(|| ShutdownReason::SubsystemFailed(name.to_owned()));
+        first
+    }
+
+    /// The failure that ends the run, taken once.
+    pub(crate) fn take_failure(&self) -> Option<Error> {
+        lock(&self.outcome).failure.take()
+    }
+
+    /// Notes the instant shutdown began (the first call wins).
+    pub(crate) fn mark_stopping_now(&self) {
+        let _ = self.stopping_since.set(Instant::now());
+    }
+
+    /// How long ago shutdown began (zero if it has not).
+    pub(crate) fn time_stopping(&self) -> Duration {
+        self.stopping_since
+            .get()
+            .map_or(Duration::ZERO, Instant::elapsed)
+    }
+
+    /// Notes the instant `run` began.
+    pub(crate) fn mark_started_now(&self) {
+        let _ = self.started_at.set(Instant::now());
+    }
+
+    /// Time since `run` began.
+    pub(crate) fn uptime(&self) -> Duration {
+        self.started_at
+            .get()
+            .map_or(Duration::ZERO, Instant::elapsed)
+    }
+
+    /// Start-up waits for `count` more subsystems (and the one placeholder taken in `new`,
+    /// released by [`count_started`](Self::count_started) once every subsystem is spawned).
+    pub(crate) fn expect_starts(&self, count: usize) {
+        self.unstarted.store(count + 1, Ordering::Release);
+    }
+
+    /// One more subsystem has started; `true` when it was the last, completing start-up.
+    pub(crate) fn count_started(&self) -> bool {
+        self.unstarted.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Ready: every subsystem has started, no critical one is down, and the daemon is not
+    /// stopping. Otherwise, why not.
+    pub(crate) fn readiness(&self) -> Result<(), String> {
+        if self.shutdown.is_shutdown() {
+            return Err("shutting down".to_owned());
+        }
+        for entry in self.entries() {
+            let state = entry.state();
+            let down = matches!(
+                state,
+                SubsystemState::Starting | SubsystemState::Restarting | SubsystemState::Failed
+            );
+            if down && entry.subsystem.critical() {
+                return Err(format!("critical subsystem `{}` is {state}", entry.name()));
+            }
+            if state == SubsystemState::Running && !entry.is_ready() {
+                return Err(format!("subsystem `{}` is not ready yet", entry.name()));
+            }
+        }
+        if self.unstarted.load(Ordering::Acquire) > 0 {
+            return Err("starting".to_owned());
+        }
+        Ok(())
+    }
+
+    /// The names of subsystems whose task has not ended, for the force-exit log line.
+    pub(crate) fn unfinished_subsystems(&self) -> String {
+        let names: Vec<String> = self
+            .entries()
+            .iter()
+            .filter(|e| !e.has_exited())
+            .map(|e| format!("`{}`", e.name()))
+            .collect();
+        names.join(", ")
+    }
+
+    /// The latest resource sample, while tracking.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn resource_usage(&self) -> Option<crate::resources::ResourceUsage> {
+        lock(&self.resources)
+            .as_ref()
+            .and_then(crate::resources::ResourceTracker::current_usage)
+    }
+}

@@ -1,0 +1,94 @@
+//! The `Subsystem` trait: what the daemon asks of a unit of work.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::{Context, RestartLimit, RestartPolicy, Result, ShutdownHandle};
+
+/// The future one run of a subsystem returns.
+pub type RunFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+/// A health check: `true` while healthy.
+pub type HealthCheck = Box<dyn Fn() -> bool + Send + Sync>;
+
+/// A long-running piece of work supervised by the daemon.
+///
+/// Only [`run`](Subsystem::run) and [`name`](Subsystem::name) are required; everything else has a
+/// default. `#[subsystem]` implements this trait for an async function.
+///
+/// ```
+/// use proc_daemon::{RestartPolicy, ShutdownHandle, Subsystem, subsystem::RunFuture};
+///
+/// struct Ticker;
+///
+/// impl Subsystem for Ticker {
+///     fn name(&self) -> &str {
+///         "ticker"
+///     }
+///
+///     fn run(&self, shutdown: ShutdownHandle) -> RunFuture {
+///         Box::pin(async move {
+///             shutdown.cancelled().await;
+///             Ok(())
+///         })
+///     }
+///
+///     fn restart_policy(&self) -> RestartPolicy {
+///         RestartPolicy::Always
+///     }
+/// }
+/// # let _ = Ticker;
+/// ```
+pub trait Subsystem: Send + Sync + 'static {
+    /// Starts one run. Called again for every restart.
+    fn run(&self, shutdown: ShutdownHandle) -> RunFuture;
+
+    /// Starts one run with access to the daemon's [`Context`]; this is what the daemon calls.
+    /// The default hands [`run`](Subsystem::run) the context's shutdown handle.
+    fn run_with_context(&self, context: Context) -> RunFuture {
+        self.run(context.shutdown().clone())
+    }
+
+    /// The name used in logs, events, metrics and status.
+    fn name(&self) -> &str;
+
+    /// A health check for this subsystem, if it has one.
+    fn health_check(&self) -> Option<HealthCheck> {
+        None
+    }
+
+    /// How often the health check runs; `None` uses `monitoring.health_check_interval_ms`.
+    fn health_check_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Whether each run declares itself ready with [`Context::ready`] (after binding a socket,
+    /// say) instead of being ready as soon as it starts; such a subsystem overrides
+    /// [`run_with_context`](Subsystem::run_with_context) (or, with `#[subsystem]`, takes a
+    /// `Context` and sets `holds_readiness`). Default: `false`.
+    fn holds_readiness(&self) -> bool {
+        false
+    }
+
+    /// What to do when a run ends. Default: [`RestartPolicy::OnFailure`].
+    fn restart_policy(&self) -> RestartPolicy {
+        RestartPolicy::OnFailure
+    }
+
+    /// How many restarts are allowed how quickly. Default: [`RestartLimit::default`].
+    fn restart_limit(&self) -> RestartLimit {
+        RestartLimit::default()
+    }
+
+    /// Whether the daemon shuts down (and exits 1) when this subsystem ends as failed.
+    /// Default: `true`.
+    fn critical(&self) -> bool {
+        true
+    }
+
+    /// This subsystem's own stop budget; `None` uses `shutdown.timeout_ms` from the config.
+    fn shutdown_timeout(&self) -> Option<Duration> {
+        None
+    }
+}

@@ -1,0 +1,16 @@
+//! The unit of work a daemon supervises, and everything a subsystem's author touches: the
+//! [`Subsystem`](crate::Subsystem) trait, closures as subsystems, lifecycle states, restart
+//! policies, the shutdown handle and the per-run context. Nothing here knows about a running
+//! daemon.
+//!
+//! This module holds what implementing [`Subsystem`](crate::Subsystem) by hand needs beyond
+//! the types at the crate root: the future a run returns and the health-check type.
+
+pub(crate) mod context;
+pub(crate) mod contract;
+pub(crate) mod function;
+pub(crate) mod restart;
+pub(crate) mod shutdown;
+pub(crate) mod state;
+
+pub use contract::{HealthCheck, RunFuture};

@@ -1,0 +1,108 @@
+//! The daemon's lifecycle transitions and what each sets off: start-up complete (log, console,
+//! systemd `READY=1`), shutdown begun (systemd `STOPPING=1`, console, every handle cancelled, the
+//! watchdog armed), a critical failure. Everything that starts a shutdown — a signal, the API,
+//! the control socket, a failed subsystem, the end of the last subsystem — comes through
+//! [`request_shutdown`] or [`record_failure`].
+
+use std::sync::Arc;
+
+use crate::process::{systemd, watchdog};
+use crate::state::{Shared, ShutdownReason};
+use crate::subsystem::context::Readiness;
+
+/// Starts a graceful shutdown for `reason` (the first reason is the one kept and reported).
+pub(crate) fn request_shutdown(shared: &Arc<Shared>, reason: ShutdownReason) {
+    let first = shared.set_reason(reason);
+    begin_shutdown(shared, first);
+}
+
+/// A critical subsystem ended as failed: it decides the exit code, and the daemon stops.
+pub(crate) fn record_failure(shared: &Arc<Shared>, name: &str, error: &str) {
+    let first = shared.set_failure(name, error);
+    begin_shutdown(shared, first);
+}
+
+/// The first time, tells systemd and the console; then cancels every handle and arms the
+/// watchdog here and now, so the deadlines hold even if the task running the daemon is wedged.
+fn begin_shutdown(shared: &Arc<Shared>, first: bool) {
+    if first {
+        shared.mark_stopping_now();
+        // Before the cancellation: once handles are cancelled the daemon may finish and exit
+        // before this thread gets to send anything.
+        let reason = shared
+            .shutdown_reason()
+            .map_or_else(|| "shutdown requested".to_owned(), |r| r.to_string());
+        let config = shared.config.get();
+        systemd::stopping(
+            &format!("stopping: {reason}"),
+            config.shutdown.kill_timeout(),
+        );
+        #[cfg(feature = "console")]
+        crate::observe::console::stopping(&config.name, &reason);
+    }
+    shared.shutdown.trigger();
+    arm_watchdog(shared);
+}
+
+/// Arms the force and kill deadlines once a running daemon is shutting down.
+fn arm_watchdog(shared: &Arc<Shared>) {
+    let mut lifecycle = shared.lifecycle();
+    if lifecycle.running && lifecycle.watchdog.is_none() && shared.shutdown.is_shutdown() {
+        let config = shared.config.get();
+        let deadlines = &config.shutdown;
+        lifecycle.watchdog = Some(watchdog::arm(
+            shared.clone(),
+            deadlines.force_timeout(),
+            deadlines.kill_timeout(),
+        ));
+    }
+}
+
+impl watchdog::Unfinished for Shared {
+    fn unfinished(&self) -> String {
+        self.unfinished_subsystems()
+    }
+}
+
+/// Marks the daemon running for as long as it lives; dropping it (when `run` returns or its
+/// future is dropped) disarms the watchdog.
+pub(crate) struct Running(Arc<Shared>);
+
+impl Running {
+    pub(crate) fn start(shared: &Arc<Shared>) -> Self {
+        shared.lifecycle().running = true;
+        // A shutdown requested before `run` (a signal during start-up) gets its deadlines now.
+        arm_watchdog(shared);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut lifecycle = self.0.lifecycle();
+        lifecycle.running = false;
+        if let Some(ticket) = lifecycle.watchdog.take() {
+            watchdog::disarm(ticket);
+        }
+    }
+}
+
+/// One subsystem has started (its first run is ready, or ended before it was); when it is the
+/// last, start-up is complete.
+pub(crate) fn subsystem_started(shared: &Shared) {
+    if shared.count_started() && !shared.shutdown.is_shutdown() {
+        let count = shared.entries().len();
+        tracing::info!("all {count} subsystem(s) are running");
+        #[cfg(feature = "console")]
+        crate::observe::console::running(&shared.config.get().name, count);
+        systemd::ready(&format!("running {count} subsystem(s)"));
+    }
+}
+
+impl Readiness for Shared {
+    fn mark_ready(&self, index: usize) {
+        if self.entries()[index].mark_ready() {
+            subsystem_started(self);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Running subsystems: one supervisor task per subsystem (runs, restarts, health checks), the
+//! daemon's lifecycle transitions, and the ordered stop with per-subsystem budgets.
+
+pub(crate) mod health;
+pub(crate) mod lifecycle;
+pub(crate) mod run;
+pub(crate) mod stop;
+pub(crate) mod supervisor;
