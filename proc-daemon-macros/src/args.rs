@@ -28,47 +28,138 @@ impl Errors {
     }
 }
 
-/// The keys of one attribute: rejects duplicates and unknown keys (listing the valid ones).
-pub(crate) struct Keys {
-    attribute: &'static str,
-    valid: &'static [&'static str],
+/// Declares the keys of one attribute in one table, which drives everything about them: the
+/// `Key` enum the parser matches exhaustively, the list of valid keys in the "unknown key"
+/// error, the "did you mean" suggestion, and the documentation of the macro (`$docs!()` expands
+/// to one Markdown line per key, for `#[doc = ...]` in `lib.rs`).
+macro_rules! key_table {
+    (
+        $attribute:literal, docs: $docs:ident;
+        $($variant:ident = $name:literal: $doc:literal,)+
+    ) => {
+        /// A key of the attribute.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum Key {
+            $(#[doc = $doc] $variant,)+
+        }
+
+        /// The attribute's keys by name, in the order the documentation lists them.
+        pub(crate) const KEYS: crate::args::KeyTable<Key> = crate::args::KeyTable {
+            attribute: $attribute,
+            keys: &[$(($name, Key::$variant)),+],
+        };
+
+        /// One Markdown line per key: `- `name`: what it takes and does`.
+        macro_rules! $docs {
+            () => {
+                concat!($("- `", $name, "`: ", $doc, "\n",)+)
+            };
+        }
+        pub(crate) use $docs;
+    };
+}
+pub(crate) use key_table;
+
+/// The keys of one attribute, by name.
+pub(crate) struct KeyTable<K: 'static> {
+    pub(crate) attribute: &'static str,
+    pub(crate) keys: &'static [(&'static str, K)],
+}
+
+impl<K: Copy> KeyTable<K> {
+    fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.keys.iter().map(|(name, _)| *name)
+    }
+
+    fn find(&self, name: &str) -> Option<K> {
+        self.keys
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, key)| *key)
+    }
+}
+
+/// The valid name closest to `unknown`, if it is close enough to be what was meant: a few
+/// letters off, or one name inside the other (`config_file` for `config`).
+pub(crate) fn closest<'a>(unknown: &str, valid: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    valid
+        .map(|name| (strsim::levenshtein(unknown, name), name))
+        .filter(|&(distance, name)| {
+            distance <= (name.len().max(unknown.len()) / 3).max(2)
+                || (name.len() >= 4 && (unknown.contains(name) || name.contains(unknown)))
+        })
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, name)| name)
+}
+
+/// The keys of one attribute as they are parsed: rejects duplicates and unknown keys (listing
+/// the valid ones, suggesting the closest).
+pub(crate) struct Keys<K: 'static> {
+    table: KeyTable<K>,
     seen: Vec<String>,
 }
 
-impl Keys {
-    pub(crate) const fn new(attribute: &'static str, valid: &'static [&'static str]) -> Self {
+impl<K: Copy> Keys<K> {
+    pub(crate) const fn new(table: KeyTable<K>) -> Self {
         Self {
-            attribute,
-            valid,
+            table,
             seen: Vec::new(),
         }
     }
 
     /// The key of `meta`, once it is known to be valid and new.
-    pub(crate) fn key(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<String> {
-        let key = meta
+    pub(crate) fn key(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<K> {
+        let name = meta
             .path
             .get_ident()
             .map(ToString::to_string)
-            .ok_or_else(|| meta.error(self.unknown("this")))?;
-        if !self.valid.contains(&key.as_str()) {
-            return Err(meta.error(self.unknown(&format!("`{key}`"))));
+            .ok_or_else(|| meta.error(self.unknown("this", None)))?;
+        let Some(key) = self.table.find(&name) else {
+            let suggestion = closest(&name, self.table.names());
+            return Err(meta.error(self.unknown(&format!("`{name}`"), suggestion)));
+        };
+        if self.seen.contains(&name) {
+            return Err(meta.error(format!("duplicate `{name}` in #[{}]", self.table.attribute)));
         }
-        if self.seen.contains(&key) {
-            return Err(meta.error(format!("duplicate `{key}` in #[{}]", self.attribute)));
-        }
-        self.seen.push(key.clone());
+        self.seen.push(name);
         Ok(key)
     }
 
-    fn unknown(&self, what: &str) -> String {
-        let valid: Vec<String> = self.valid.iter().map(|k| format!("`{k}`")).collect();
+    fn unknown(&self, what: &str, suggestion: Option<&str>) -> String {
+        let valid: Vec<String> = self.table.names().map(|k| format!("`{k}`")).collect();
+        let hint = suggestion.map_or_else(String::new, |name| format!("did you mean `{name}`? "));
         format!(
-            "unknown key {what} in #[{}]; valid keys are {}",
-            self.attribute,
+            "unknown key {what} in #[{}]; {hint}valid keys are {}",
+            self.table.attribute,
             valid.join(", ")
         )
     }
+}
+
+/// A string attribute value that names one of a fixed set of choices.
+pub(crate) fn choice<T: Copy>(
+    meta: &ParseNestedMeta<'_>,
+    what: &str,
+    choices: &[(&'static str, T)],
+) -> syn::Result<(T, Span)> {
+    let value = string(meta)?;
+    let text = value.value();
+    if let Some((_, choice)) = choices.iter().find(|(name, _)| *name == text) {
+        return Ok((*choice, value.span()));
+    }
+    let valid: Vec<String> = choices
+        .iter()
+        .map(|(name, _)| format!("{name:?}"))
+        .collect();
+    let hint = closest(&text, choices.iter().map(|(name, _)| *name))
+        .map_or_else(String::new, |name| format!("did you mean {name:?}? "));
+    Err(syn::Error::new(
+        value.span(),
+        format!(
+            "unknown {what} {text:?}; {hint}valid values are {}",
+            valid.join(", ")
+        ),
+    ))
 }
 
 /// The key's name, for messages.
@@ -188,14 +279,15 @@ pub(crate) fn skip_value(input: syn::parse::ParseStream<'_>) -> syn::Result<()> 
 
 /// Parses `key = value, ...` with `handle(key, meta)` for each valid, new key. Every error is
 /// collected (a bad value is skipped so the keys after it are still checked).
-pub(crate) fn parse_keys(
+pub(crate) fn parse_keys<K: Copy>(
     args: proc_macro2::TokenStream,
-    keys: &mut Keys,
+    table: KeyTable<K>,
     errors: &mut Errors,
-    mut handle: impl FnMut(&str, &ParseNestedMeta<'_>) -> syn::Result<()>,
+    mut handle: impl FnMut(K, &ParseNestedMeta<'_>) -> syn::Result<()>,
 ) {
+    let mut keys = Keys::new(table);
     let parser = syn::meta::parser(|meta| {
-        if let Err(error) = keys.key(&meta).and_then(|key| handle(&key, &meta)) {
+        if let Err(error) = keys.key(&meta).and_then(|key| handle(key, &meta)) {
             errors.push(error);
             skip_value(meta.input)?;
         }
@@ -238,4 +330,52 @@ pub(crate) fn with_errors(
         .err()
         .map(|error| error.to_compile_error());
     quote::quote!(#item #errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn suggestions_are_for_near_misses_only() {
+        let keys = ["config", "name", "subsystems", "env_prefix", "cli", "crate"];
+        assert_eq!(closest("config_file", keys.into_iter()), Some("config"));
+        assert_eq!(closest("subsystem", keys.into_iter()), Some("subsystems"));
+        assert_eq!(closest("envprefix", keys.into_iter()), Some("env_prefix"));
+        assert_eq!(closest("colour", keys.into_iter()), None);
+        let policies = ["never", "always", "on_failure", "exponential_backoff"];
+        assert_eq!(
+            closest("on-failure", policies.into_iter()),
+            Some("on_failure")
+        );
+        assert_eq!(closest("sometimes", policies.into_iter()), None);
+    }
+
+    #[test]
+    fn the_documentation_lists_every_key_of_the_table() {
+        for (docs, table) in [
+            (
+                crate::subsystem::subsystem_key_docs!(),
+                crate::subsystem::KEYS
+                    .keys
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                crate::daemon::daemon_key_docs!(),
+                crate::daemon::KEYS
+                    .keys
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect(),
+            ),
+        ] {
+            let listed: Vec<&str> = docs
+                .lines()
+                .map(|line| line.split('`').nth(1).unwrap())
+                .collect();
+            assert_eq!(listed, table);
+        }
+    }
 }

@@ -6,10 +6,18 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{LitStr, Path, Token};
 
-use crate::args::{self, Errors, Keys, with_errors};
+use crate::args::{self, Errors, with_errors};
 use crate::signature::{self, Returns};
 
-const KEYS: &[&str] = &["config", "name", "subsystems", "env_prefix", "cli", "crate"];
+crate::args::key_table! {
+    "daemon", docs: daemon_key_docs;
+    Config = "config": "string path, or a macro such as `concat!` that makes one; the config file. `--config PATH` or `<PREFIX>_CONFIG` override it at run time. Default: none, defaults and environment only.",
+    Name = "name": "string; the daemon's name (unless the config sets one). Default: the package name.",
+    Subsystems = "subsystems": "`[path, ...]` of `#[subsystem]` functions; started in this order.",
+    EnvPrefix = "env_prefix": "string of upper-case letters, digits and `_`; the prefix of environment overrides. Default: `\"DAEMON\"`.",
+    Cli = "cli": "bool; whether `main` handles `--config`, `--check-config`, `--print-config`, `--help`, `--version` and `ctl`. Default: `true`.",
+    Crate = "crate": "string path of the runtime crate. Default: `\"proc_daemon\"`.",
+}
 
 #[derive(Default)]
 struct Options {
@@ -23,9 +31,8 @@ struct Options {
 
 fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    let mut keys = Keys::new("daemon", KEYS);
-    args::parse_keys(args, &mut keys, errors, |key, meta| match key {
-        "config" => {
+    args::parse_keys(args, KEYS, errors, |key, meta| match key {
+        Key::Config => {
             // A literal, or a macro producing one (`concat!(env!("CARGO_MANIFEST_DIR"), ..)`).
             if meta.input.peek2(syn::LitStr) {
                 let path = args::string(meta)?;
@@ -45,7 +52,7 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
             }
             Ok(())
         }
-        "name" => {
+        Key::Name => {
             let name = args::string(meta)?;
             if name.value().trim().is_empty() {
                 return Err(syn::Error::new(name.span(), "`name` must not be empty"));
@@ -53,7 +60,7 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
             options.name = Some(name);
             Ok(())
         }
-        "subsystems" => {
+        Key::Subsystems => {
             let value = meta.value()?;
             let content;
             let brackets = syn::bracketed!(content in value);
@@ -76,7 +83,7 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
             options.subsystems = list.into_iter().collect();
             Ok(())
         }
-        "env_prefix" => {
+        Key::EnvPrefix => {
             let prefix = args::string(meta)?;
             let text = prefix.value();
             let valid = !text.is_empty()
@@ -93,15 +100,14 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
             options.env_prefix = Some(prefix);
             Ok(())
         }
-        "cli" => {
+        Key::Cli => {
             options.cli = Some(args::boolean(meta)?);
             Ok(())
         }
-        "crate" => {
+        Key::Crate => {
             options.krate = Some(args::crate_path(meta)?);
             Ok(())
         }
-        _ => unreachable!("every valid key is handled"),
     });
     options
 }

@@ -12,10 +12,11 @@ use proc_macro::TokenStream;
 
 /// Makes an `async fn` (or, with `blocking`, a plain `fn`) a supervised subsystem.
 ///
-/// Keys: `name`, `restart` (`"never"`, `"always"`, `"on_failure"`, `"exponential_backoff"`),
-/// `initial_delay`, `max_delay`, `max_restarts`, `within`, `health`, `health_interval`,
-/// `shutdown_timeout`, `critical`, `blocking`, `crate`. The function stays as written; a
-/// same-named struct `name {}` implements `proc_daemon::Subsystem`.
+/// The function stays as written; a same-named struct `name {}` implements
+/// `proc_daemon::Subsystem`. Durations are humantime strings (`"250ms"`, `"5s"`, `"2m"`).
+/// Keys:
+///
+#[doc = subsystem::subsystem_key_docs!()]
 #[proc_macro_attribute]
 pub fn subsystem(args: TokenStream, item: TokenStream) -> TokenStream {
     subsystem::expand(args.into(), item.into()).into()
@@ -23,8 +24,9 @@ pub fn subsystem(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Makes `main` a daemon: signals, configuration, logging, runtime, supervision, exit code.
 ///
-/// Keys: `config`, `name`, `subsystems = [..]`, `env_prefix`, `cli`, `crate`. The body of
-/// `main` runs as set-up before the subsystems start.
+/// The body of `main` runs as set-up before the subsystems start. Keys:
+///
+#[doc = daemon::daemon_key_docs!()]
 #[proc_macro_attribute]
 pub fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
     daemon::expand(args.into(), item.into()).into()

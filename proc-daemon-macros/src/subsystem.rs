@@ -7,32 +7,47 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{LitStr, Path};
 
-use crate::args::{self, Errors, Keys, with_errors};
+use crate::args::{self, Errors, with_errors};
 use crate::signature::{self, Parameter, Returns};
 
-const KEYS: &[&str] = &[
-    "name",
-    "restart",
-    "initial_delay",
-    "max_delay",
-    "max_restarts",
-    "within",
-    "health",
-    "health_interval",
-    "shutdown_timeout",
-    "critical",
-    "blocking",
-    "holds_readiness",
-    "crate",
-];
+crate::args::key_table! {
+    "subsystem", docs: subsystem_key_docs;
+    Name = "name": "string; the name in logs, metrics and status. Default: the function's name.",
+    Restart = "restart": "`\"never\"`, `\"always\"`, `\"on_failure\"` or `\"exponential_backoff\"`; what happens when a run ends. Default: `\"on_failure\"`.",
+    InitialDelay = "initial_delay": "duration, with `exponential_backoff` only; the first restart delay. Default: the runtime's `RestartPolicy::DEFAULT_INITIAL_DELAY` (100 ms).",
+    MaxDelay = "max_delay": "duration, with `exponential_backoff` only; the longest restart delay. Default: `RestartPolicy::DEFAULT_MAX_DELAY` (30 s).",
+    MaxRestarts = "max_restarts": "integer; more restarts than this within `within` end the subsystem as failed. Default: `RestartLimit::default()` (10).",
+    Within = "within": "duration; the window of `max_restarts`. Default: `RestartLimit::default()` (60 s).",
+    Health = "health": "path to a `fn() -> bool` or `async fn() -> bool`; the health check. Default: none.",
+    HealthInterval = "health_interval": "duration; how often `health` runs. Default: `monitoring.health_check_interval_ms`.",
+    ShutdownTimeout = "shutdown_timeout": "duration; this subsystem's stop budget. Default: `shutdown.timeout_ms`.",
+    Critical = "critical": "bool; whether its failure shuts the daemon down with exit code 1. Default: `true`.",
+    Blocking = "blocking": "flag; runs a plain (non-async) `fn` on its own thread. Default: off.",
+    HoldsReadiness = "holds_readiness": "flag, needs a `Context` parameter; the subsystem is ready only when it calls `context.ready()`. Default: off, ready as soon as a run starts.",
+    Crate = "crate": "string path of the runtime crate. Default: `\"proc_daemon\"`.",
+}
 
-const POLICIES: &[&str] = &["never", "always", "on_failure", "exponential_backoff"];
+/// A restart policy, as the attribute names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Policy {
+    Never,
+    Always,
+    OnFailure,
+    ExponentialBackoff,
+}
+
+const POLICIES: &[(&str, Policy)] = &[
+    ("never", Policy::Never),
+    ("always", Policy::Always),
+    ("on_failure", Policy::OnFailure),
+    ("exponential_backoff", Policy::ExponentialBackoff),
+];
 
 #[derive(Default)]
 struct Options {
     krate: Option<Path>,
     name: Option<LitStr>,
-    restart: Option<(String, Span)>,
+    restart: Option<(Policy, Span)>,
     initial_delay: Option<(Duration, Span)>,
     max_delay: Option<(Duration, Span)>,
     max_restarts: Option<u32>,
@@ -47,78 +62,31 @@ struct Options {
 
 fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    let mut keys = Keys::new("subsystem", KEYS);
-    args::parse_keys(args, &mut keys, errors, |key, meta| match key {
-        "name" => {
-            options.name = Some(args::string(meta)?);
-            Ok(())
-        }
-        "restart" => {
-            let value = args::string(meta)?;
-            if !POLICIES.contains(&value.value().as_str()) {
-                return Err(syn::Error::new(
-                    value.span(),
-                    format!(
-                        "unknown restart policy {:?}; valid values are \"never\", \"always\", \"on_failure\", \"exponential_backoff\"",
-                        value.value()
-                    ),
-                ));
+    args::parse_keys(args, KEYS, errors, |key, meta| {
+        match key {
+            Key::Name => options.name = Some(args::string(meta)?),
+            Key::Restart => options.restart = Some(args::choice(meta, "restart policy", POLICIES)?),
+            Key::InitialDelay => options.initial_delay = Some(args::duration(meta)?),
+            Key::MaxDelay => options.max_delay = Some(args::duration(meta)?),
+            Key::MaxRestarts => options.max_restarts = Some(args::integer(meta)?),
+            Key::Within => options.within = Some(args::duration(meta)?),
+            Key::Health => options.health = Some(meta.value()?.parse()?),
+            Key::HealthInterval => options.health_interval = Some(args::duration(meta)?),
+            Key::ShutdownTimeout => options.shutdown_timeout = Some(args::duration(meta)?),
+            Key::Critical => options.critical = Some(args::boolean(meta)?),
+            Key::Blocking => options.blocking = args::boolean(meta)?,
+            Key::HoldsReadiness => {
+                if args::boolean(meta)? {
+                    options.holds_readiness = Some(meta.path.span());
+                }
             }
-            options.restart = Some((value.value(), value.span()));
-            Ok(())
+            Key::Crate => options.krate = Some(args::crate_path(meta)?),
         }
-        "initial_delay" => {
-            options.initial_delay = Some(args::duration(meta)?);
-            Ok(())
-        }
-        "max_delay" => {
-            options.max_delay = Some(args::duration(meta)?);
-            Ok(())
-        }
-        "max_restarts" => {
-            options.max_restarts = Some(args::integer(meta)?);
-            Ok(())
-        }
-        "within" => {
-            options.within = Some(args::duration(meta)?);
-            Ok(())
-        }
-        "health" => {
-            options.health = Some(meta.value()?.parse()?);
-            Ok(())
-        }
-        "health_interval" => {
-            options.health_interval = Some(args::duration(meta)?);
-            Ok(())
-        }
-        "shutdown_timeout" => {
-            options.shutdown_timeout = Some(args::duration(meta)?);
-            Ok(())
-        }
-        "critical" => {
-            options.critical = Some(args::boolean(meta)?);
-            Ok(())
-        }
-        "blocking" => {
-            options.blocking = args::boolean(meta)?;
-            Ok(())
-        }
-        "holds_readiness" => {
-            if args::boolean(meta)? {
-                options.holds_readiness = Some(meta.path.span());
-            }
-            Ok(())
-        }
-        "crate" => {
-            options.krate = Some(args::crate_path(meta)?);
-            Ok(())
-        }
-        _ => unreachable!("every valid key is handled"),
+        Ok(())
     });
     let backoff = options
         .restart
-        .as_ref()
-        .is_some_and(|(p, _)| p == "exponential_backoff");
+        .is_some_and(|(policy, _)| policy == Policy::ExponentialBackoff);
     for (key, value) in [
         ("initial_delay", &options.initial_delay),
         ("max_delay", &options.max_delay),
@@ -263,21 +231,20 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 fn option_methods(options: &Options, krate: &Path) -> Vec<TokenStream> {
     let mut methods = Vec::new();
     let duration = |d: Duration| args::duration_tokens(krate, d);
-    if let Some((policy, _)) = &options.restart {
-        let policy = match policy.as_str() {
-            "never" => quote!(#krate::__private::RestartPolicy::Never),
-            "always" => quote!(#krate::__private::RestartPolicy::Always),
-            "on_failure" => quote!(#krate::__private::RestartPolicy::OnFailure),
-            _ => {
-                let initial = duration(
-                    options
-                        .initial_delay
-                        .map_or(Duration::from_millis(100), |(d, _)| d),
+    if let Some((policy, _)) = options.restart {
+        let policy = match policy {
+            Policy::Never => quote!(#krate::__private::RestartPolicy::Never),
+            Policy::Always => quote!(#krate::__private::RestartPolicy::Always),
+            Policy::OnFailure => quote!(#krate::__private::RestartPolicy::OnFailure),
+            Policy::ExponentialBackoff => {
+                // Bounds left out are the runtime's defaults, named rather than copied.
+                let initial = options.initial_delay.map_or_else(
+                    || quote!(#krate::__private::RestartPolicy::DEFAULT_INITIAL_DELAY),
+                    |(d, _)| duration(d),
                 );
-                let max = duration(
-                    options
-                        .max_delay
-                        .map_or(Duration::from_secs(30), |(d, _)| d),
+                let max = options.max_delay.map_or_else(
+                    || quote!(#krate::__private::RestartPolicy::DEFAULT_MAX_DELAY),
+                    |(d, _)| duration(d),
                 );
                 quote!(#krate::__private::RestartPolicy::ExponentialBackoff {
                     initial_delay: #initial,
@@ -489,6 +456,27 @@ mod tests {
             }
         "#]]
         .assert_eq(&pretty(&expanded));
+    }
+
+    #[test]
+    fn backoff_bounds_left_out_are_the_runtimes_defaults() {
+        let expanded = super::expand(
+            quote!(restart = "exponential_backoff", max_delay = "1m"),
+            quote!(
+                async fn worker() {}
+            ),
+        );
+        let text = pretty(&expanded);
+        assert!(
+            text.contains(
+                "initial_delay: ::proc_daemon::__private::RestartPolicy::DEFAULT_INITIAL_DELAY,"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("max_delay: ::proc_daemon::__private::Duration::from_secs(60),"),
+            "{text}"
+        );
     }
 
     #[test]

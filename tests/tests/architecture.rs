@@ -210,6 +210,9 @@ fn resolve(
     modules.get(&module).copied()
 }
 
+/// One `use` statement: its file, whether it is `pub`, the module it is in, its items.
+type UseStatement = (usize, bool, Module, Vec<(Module, String)>);
+
 struct Crate {
     files: Vec<File>,
     modules: BTreeMap<Module, usize>,
@@ -310,7 +313,7 @@ fn read_crate() -> Crate {
         }
     }
     // Re-exports first (resolution follows them), then dependencies.
-    let mut expanded: Vec<(usize, bool, Module, Vec<(Module, String)>)> = Vec::new();
+    let mut expanded: Vec<UseStatement> = Vec::new();
     for (module, statements) in &use_trees {
         for statement in statements {
             let mut parts = statement.splitn(3, '|');

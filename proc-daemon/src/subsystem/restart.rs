@@ -48,12 +48,32 @@ pub enum RestartPolicy {
 }
 
 impl RestartPolicy {
+    /// The first delay of [`exponential_backoff`](Self::exponential_backoff), and of
+    /// `#[subsystem(restart = "exponential_backoff")]` without `initial_delay`.
+    pub const DEFAULT_INITIAL_DELAY: Duration = Duration::from_millis(100);
+
+    /// The largest delay of [`exponential_backoff`](Self::exponential_backoff), and of
+    /// `#[subsystem(restart = "exponential_backoff")]` without `max_delay`.
+    pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(30);
+
     /// The backoff policy with the default bounds (100 ms to 30 s).
+    ///
+    /// ```
+    /// use proc_daemon::RestartPolicy;
+    ///
+    /// assert_eq!(
+    ///     RestartPolicy::exponential_backoff(),
+    ///     RestartPolicy::ExponentialBackoff {
+    ///         initial_delay: RestartPolicy::DEFAULT_INITIAL_DELAY,
+    ///         max_delay: RestartPolicy::DEFAULT_MAX_DELAY,
+    ///     }
+    /// );
+    /// ```
     #[must_use]
     pub const fn exponential_backoff() -> Self {
         Self::ExponentialBackoff {
-            initial_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(30),
+            initial_delay: Self::DEFAULT_INITIAL_DELAY,
+            max_delay: Self::DEFAULT_MAX_DELAY,
         }
     }
 

@@ -1,6 +1,6 @@
 use proc_daemon::subsystem;
 
-#[subsystem(restrat = "never")]
+#[subsystem(colour = true)]
 async fn worker() {}
 
 fn main() {}

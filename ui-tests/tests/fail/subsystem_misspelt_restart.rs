@@ -1,0 +1,6 @@
+use proc_daemon::subsystem;
+
+#[subsystem(restart = "on-failure")]
+async fn worker() {}
+
+fn main() {}
