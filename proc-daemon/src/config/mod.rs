@@ -105,7 +105,9 @@ pub struct Config {
     /// Reload the configuration when its file changes (the directory is watched, so editors
     /// that save by rename are seen). SIGHUP and `DaemonHandle::reload` reload regardless.
     pub hot_reload: bool,
-    /// The application's own settings, read with [`Config::app`].
+    /// The application's own settings, read with [`Config::app`]. A `toml::Table` (a public
+    /// dependency type) because `[app]` is free-form: it is kept as parsed, for the
+    /// application to deserialise into its own type.
     pub app: toml::Table,
 }
 

@@ -117,7 +117,9 @@ impl DaemonHandle {
         self.shared.events.queue.try_next()
     }
 
-    /// Lifecycle events from now on: one per state transition of every subsystem.
+    /// Lifecycle events from now on: one per state transition of every subsystem. A tokio
+    /// `broadcast::Receiver` (a public dependency type): it tells a subscriber that fell behind
+    /// how many events it missed (`RecvError::Lagged`), and it composes with `select!`.
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<SubsystemEvent> {
         self.shared.events.subscribe()
@@ -130,7 +132,9 @@ impl DaemonHandle {
         self.shared.config.get()
     }
 
-    /// Every configuration from now on: the receiver sees each successful reload.
+    /// Every configuration from now on: the receiver sees each successful reload. A tokio
+    /// `watch::Receiver` (a public dependency type): `changed().await` composes with `select!`
+    /// and always yields the latest configuration, never a backlog.
     #[must_use]
     pub fn subscribe_config(&self) -> tokio::sync::watch::Receiver<Arc<Config>> {
         self.shared.config.subscribe()

@@ -3,7 +3,13 @@
 use crate::Config;
 
 /// Builds the multi-threaded tokio runtime `[performance]` asks for (with `scheduler-hints`,
-/// `thread_pinning` included).
+/// `thread_pinning` included). It returns tokio's own `Runtime` (a public dependency type):
+/// the daemon runs on tokio, and a program that builds its runtime itself needs the real one.
+///
+/// ```
+/// let runtime = proc_daemon::build_runtime(&proc_daemon::Config::default()).unwrap();
+/// assert_eq!(runtime.block_on(async { 1 + 1 }), 2);
+/// ```
 ///
 /// # Errors
 /// The I/O error of creating the runtime's threads or drivers.

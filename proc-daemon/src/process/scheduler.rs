@@ -67,7 +67,9 @@ pub fn apply_process_hints(config: &Config) {
 }
 
 /// With `performance.thread_pinning`, pins each thread the runtime starts to one CPU,
-/// round-robin over the CPUs the process may use when the thread starts.
+/// round-robin over the CPUs the process may use when the thread starts. It takes tokio's
+/// runtime `Builder` (a public dependency type) for programs that build their runtime
+/// themselves.
 pub fn apply_runtime_hints(builder: &mut tokio::runtime::Builder, config: &Config) {
     if !config.performance.thread_pinning {
         return;

@@ -37,7 +37,8 @@ impl ShutdownHandle {
         Self { token }
     }
 
-    /// Completes once shutdown has begun (at once if it already has).
+    /// Completes once shutdown has begun (at once if it already has). The future is
+    /// `tokio-util`'s (a public dependency type) so that awaiting it allocates nothing.
     pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
         self.token.cancelled()
     }
