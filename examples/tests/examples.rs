@@ -26,6 +26,18 @@ fn simple_and_its_hand_written_twin_stop_cleanly_on_sigterm_and_sigint() {
 }
 
 #[test]
+fn simple_survives_a_closed_stdout() {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_simple"));
+    command.stdout(tests::broken_pipe());
+    let mut daemon = Process::spawn_with_stdout(command);
+    daemon.wait_for("all 1 subsystem(s) are running");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    assert_eq!(daemon.count("panicked"), 0, "{}", daemon.transcript());
+    assert_eq!(daemon.count("restarting"), 0, "{}", daemon.transcript());
+}
+
+#[test]
 fn comprehensive_recovers_its_fetcher_and_stops_everything() {
     let dir = scratch_dir("comprehensive");
     let pid_file = dir.join("c.pid");

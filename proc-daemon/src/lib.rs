@@ -51,7 +51,8 @@ pub use proc_daemon_macros::{daemon, subsystem};
 
 pub use config::{
     AdminConfig, Config, ConfigBuilder, ConfigSource, EnvOverride, IpcConfig, LogFilter, LogLevel,
-    LoggingConfig, MonitoringConfig, PerformanceConfig, ShutdownConfig,
+    LoggingConfig, MAX_CONFIG_BYTES, MAX_DURATION_MS, MonitoringConfig, PerformanceConfig,
+    ShutdownConfig,
 };
 pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, Launcher, exit_code_of};
 pub use error::{Error, Result, exit_code};

@@ -39,22 +39,33 @@ impl Process {
     /// Starts `program` with `args` and extra environment variables.
     pub fn start(program: impl AsRef<Path>, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(program.as_ref());
-        command
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        command.args(args);
         for (key, value) in env {
             command.env(key, value);
         }
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.as_ref().display()));
+        Self::spawn(command)
+    }
+
+    /// Starts `command` (its standard streams are the harness's).
+    pub fn spawn(mut command: Command) -> Self {
+        command.stdout(Stdio::piped());
+        Self::spawn_with_stdout(command)
+    }
+
+    /// Starts `command` with the standard output it was given (standard error is read).
+    pub fn spawn_with_stdout(mut command: Command) -> Self {
+        command.stdin(Stdio::null()).stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e}",
+                command.get_program().to_string_lossy()
+            )
+        });
         let (sender, events) = mpsc::channel();
-        let readers = [
-            forward_lines(child.stdout.take().unwrap(), sender.clone()),
-            forward_lines(child.stderr.take().unwrap(), sender.clone()),
-        ];
+        let mut readers = vec![forward_lines(child.stderr.take().unwrap(), sender.clone())];
+        if let Some(stdout) = child.stdout.take() {
+            readers.push(forward_lines(stdout, sender.clone()));
+        }
         let pid = i32::try_from(child.id()).unwrap();
         std::thread::spawn(move || {
             let status = child.wait().expect("wait for child");
@@ -131,6 +142,26 @@ impl Process {
             assert!(
                 Instant::now() < deadline,
                 "no {n} x {needle:?} within {PATIENCE:?}; output:\n{}",
+                self.transcript()
+            );
+            self.receive(deadline);
+        }
+    }
+
+    /// Waits until a line containing `needle` is printed (`true`) or the process exits first
+    /// (`false`). Panics, showing all output, if `PATIENCE` passes.
+    pub fn wait_for_or_exit(&mut self, needle: &str) -> bool {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if self.output.iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            if self.status.is_some() {
+                return false;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} and no exit within {PATIENCE:?}; output:\n{}",
                 self.transcript()
             );
             self.receive(deadline);
@@ -263,6 +294,20 @@ pub fn wait_for_file_containing(path: &Path, needle: &str) -> String {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// The write end of a pipe whose read end is already closed: writing to it fails with EPIPE.
+#[must_use]
+pub fn broken_pipe() -> Stdio {
+    use std::os::fd::{FromRawFd as _, OwnedFd};
+
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills two fresh descriptors, which are owned exactly once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: fds[0] and fds[1] are open descriptors nobody else owns.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    Stdio::from(write)
 }
 
 /// A fresh, empty directory for one test.

@@ -5,13 +5,14 @@
 //! cargo run -p examples --bin builder
 //! ```
 
+use std::io::Write as _; // writeln! to a closed stdout returns an error; println! would panic
 use std::process::ExitCode;
 use std::time::Duration;
 
 use proc_daemon::{Launcher, RestartPolicy, ShutdownHandle, SubsystemFn};
 
 async fn worker(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
-    println!("worker: started");
+    let _ = writeln!(std::io::stdout(), "worker: started");
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     let mut count = 0u64;
     loop {
@@ -23,7 +24,10 @@ async fn worker(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
             }
         }
     }
-    println!("worker: shutdown requested after {count} ticks; stopped");
+    let _ = writeln!(
+        std::io::stdout(),
+        "worker: shutdown requested after {count} ticks; stopped"
+    );
     Ok(())
 }
 

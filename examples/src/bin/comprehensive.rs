@@ -8,6 +8,7 @@
 //! cargo run -p examples --bin comprehensive -- --config other.toml
 //! ```
 
+use std::io::Write as _; // writeln! to a closed stdout returns an error; println! would panic
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -24,11 +25,11 @@ static QUEUE_READY: AtomicBool = AtomicBool::new(false);
 
 #[subsystem]
 async fn api(shutdown: ShutdownHandle) {
-    println!("api: serving");
+    let _ = writeln!(std::io::stdout(), "api: serving");
     shutdown.cancelled().await;
-    println!("api: draining connections");
+    let _ = writeln!(std::io::stdout(), "api: draining connections");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    println!("api: stopped");
+    let _ = writeln!(std::io::stdout(), "api: stopped");
 }
 
 #[subsystem(
@@ -39,22 +40,26 @@ async fn api(shutdown: ShutdownHandle) {
 async fn fetcher(context: Context) -> proc_daemon::Result<()> {
     let app: AppConfig = context.app()?;
     let attempt = FETCH_ATTEMPTS.fetch_add(1, Ordering::SeqCst) + 1;
-    println!("fetcher: attempt {attempt} to reach {}", app.fetch_url);
+    let _ = writeln!(
+        std::io::stdout(),
+        "fetcher: attempt {attempt} to reach {}",
+        app.fetch_url
+    );
     if attempt <= 2 {
         return Err(Error::other(format!(
             "{} unreachable (attempt {attempt})",
             app.fetch_url
         )));
     }
-    println!("fetcher: connected");
+    let _ = writeln!(std::io::stdout(), "fetcher: connected");
     context.shutdown().cancelled().await;
-    println!("fetcher: stopped");
+    let _ = writeln!(std::io::stdout(), "fetcher: stopped");
     Ok(())
 }
 
 #[subsystem(name = "warm-cache", restart = "never", critical = false, blocking)]
 fn warm_cache() {
-    println!("warm-cache: loaded 42 entries");
+    let _ = writeln!(std::io::stdout(), "warm-cache: loaded 42 entries");
 }
 
 fn queue_healthy() -> bool {
@@ -63,10 +68,10 @@ fn queue_healthy() -> bool {
 
 #[subsystem(health = queue_healthy)]
 async fn queue(shutdown: ShutdownHandle) {
-    println!("queue: consuming");
+    let _ = writeln!(std::io::stdout(), "queue: consuming");
     QUEUE_READY.store(true, Ordering::Relaxed);
     shutdown.cancelled().await;
-    println!("queue: stopped");
+    let _ = writeln!(std::io::stdout(), "queue: stopped");
 }
 
 #[daemon(

@@ -8,6 +8,7 @@
 //! # in another terminal: edit examples/hot_reload.toml, e.g. greeting = "bonjour"
 //! ```
 
+use std::io::Write as _; // writeln! to a closed stdout returns an error; println! would panic
 use std::time::Duration;
 
 use proc_daemon::{Context, daemon, subsystem};
@@ -23,7 +24,12 @@ struct Greeting {
 async fn greeter(mut context: Context) -> proc_daemon::Result<()> {
     let shutdown = context.shutdown().clone();
     let mut app: Greeting = context.app()?;
-    println!("greeter: {} (every {} ms)", app.greeting, app.every_ms);
+    let _ = writeln!(
+        std::io::stdout(),
+        "greeter: {} (every {} ms)",
+        app.greeting,
+        app.every_ms
+    );
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -32,17 +38,19 @@ async fn greeter(mut context: Context) -> proc_daemon::Result<()> {
                 match context.app::<Greeting>() {
                     Ok(new) => {
                         app = new;
-                        println!("greeter: now {} (every {} ms)", app.greeting, app.every_ms);
+                        let _ = writeln!(std::io::stdout(), "greeter: now {} (every {} ms)", app.greeting, app.every_ms);
                     }
-                    Err(err) => eprintln!("greeter: keeping {:?}: {err}", app.greeting),
+                    Err(err) => {
+                        let _ = writeln!(std::io::stderr(), "greeter: keeping {:?}: {err}", app.greeting);
+                    }
                 }
             }
             () = tokio::time::sleep(Duration::from_millis(app.every_ms)) => {
-                println!("greeter: {}", app.greeting);
+                let _ = writeln!(std::io::stdout(), "greeter: {}", app.greeting);
             }
         }
     }
-    println!("greeter: stopped");
+    let _ = writeln!(std::io::stdout(), "greeter: stopped");
     Ok(())
 }
 

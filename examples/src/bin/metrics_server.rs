@@ -7,6 +7,7 @@
 //! curl -s localhost:9090/metrics
 //! ```
 
+use std::io::Write as _; // writeln! to a closed stdout returns an error; println! would panic
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ async fn worker(mut context: Context) -> proc_daemon::Result<()> {
     // The `metrics` crate's macros work too: the daemon installed itself as their recorder.
     #[allow(clippy::cast_precision_loss)]
     metrics::gauge!("worker_batch_size").set(batch as f64);
-    println!("worker: processing batches of {batch}");
+    let _ = writeln!(std::io::stdout(), "worker: processing batches of {batch}");
     let mut ticks = tokio::time::interval(Duration::from_millis(200));
     let shutdown = context.shutdown().clone();
     loop {
@@ -58,7 +59,7 @@ async fn worker(mut context: Context) -> proc_daemon::Result<()> {
                 batch = context.app::<App>()?.batch_size;
                 #[allow(clippy::cast_precision_loss)]
                 metrics::gauge!("worker_batch_size").set(batch as f64);
-                println!("worker: batch size is now {batch}");
+                let _ = writeln!(std::io::stdout(), "worker: batch size is now {batch}");
             }
             _ = ticks.tick() => {
                 let started = std::time::Instant::now();
@@ -68,7 +69,8 @@ async fn worker(mut context: Context) -> proc_daemon::Result<()> {
             }
         }
     }
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "worker: stopped after {} items",
         PROCESSED.load(Ordering::Relaxed)
     );

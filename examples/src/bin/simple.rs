@@ -6,13 +6,14 @@
 //!
 //! `builder.rs` is the same daemon written without the macros.
 
+use std::io::Write as _; // writeln! to a closed stdout returns an error; println! would panic
 use std::time::Duration;
 
 use proc_daemon::{ShutdownHandle, daemon, subsystem};
 
 #[subsystem]
 async fn worker(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
-    println!("worker: started");
+    let _ = writeln!(std::io::stdout(), "worker: started");
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     let mut count = 0u64;
     loop {
@@ -24,7 +25,10 @@ async fn worker(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
             }
         }
     }
-    println!("worker: shutdown requested after {count} ticks; stopped");
+    let _ = writeln!(
+        std::io::stdout(),
+        "worker: shutdown requested after {count} ticks; stopped"
+    );
     Ok(())
 }
 

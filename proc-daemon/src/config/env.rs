@@ -140,6 +140,16 @@ fn env_name(prefix: &str, key: &str) -> String {
 }
 
 /// A CPU list as the kernel writes it: `0,2,4-7`; empty for none.
+fn check_cpu(cpu: usize) -> Result<usize, String> {
+    if cpu >= super::validate::MAX_CPUS {
+        return Err(format!(
+            "CPU {cpu} is out of range (at most {})",
+            super::validate::MAX_CPUS - 1
+        ));
+    }
+    Ok(cpu)
+}
+
 fn parse_cpu_list(value: &str) -> Result<Vec<usize>, String> {
     let expected = || format!("expected CPU numbers and ranges like \"0,2,4-7\", found {value:?}");
     let mut cpus = Vec::new();
@@ -151,9 +161,11 @@ fn parse_cpu_list(value: &str) -> Result<Vec<usize>, String> {
                 if first > last {
                     return Err(expected());
                 }
+                // Checked before the range is expanded: `0-4294967295` must not allocate.
+                check_cpu(last)?;
                 cpus.extend(first..=last);
             }
-            None => cpus.push(cpu(part)?),
+            None => cpus.push(check_cpu(cpu(part)?)?),
         }
     }
     Ok(cpus)

@@ -43,9 +43,64 @@ pub(crate) fn load(path: Option<&Path>, env_prefix: &str) -> Result<(Config, Con
     ))
 }
 
+/// The largest configuration file read. A configuration is a few KiB; more is a mistake (a
+/// log file named by `--config`, say), and reading it must not exhaust memory.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads a configuration file: a regular file of at most [`MAX_CONFIG_BYTES`]. A FIFO, device,
+/// socket or directory is refused without reading (or, for a FIFO, waiting for a writer).
+fn read_config_file(path: &Path) -> Result<String> {
+    use std::io::Read as _;
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+
+    let fail = |problem: String| Error::config(format!("{}: {problem}", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        // Opening a FIFO for reading would block until a writer appears; on a regular file
+        // the flag changes nothing.
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|err| fail(format!("cannot read: {err}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|err| fail(format!("cannot read: {err}")))?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(fail(format!(
+            "is {what}; the configuration must be a regular file"
+        )));
+    }
+    let too_big = || {
+        fail(format!(
+            "is larger than {MAX_CONFIG_BYTES} bytes (1 MiB), the most a configuration file may hold"
+        ))
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|err| fail(format!("cannot read: {err}")))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    Ok(text)
+}
+
 fn parse_file(path: &Path) -> Result<(Config, Vec<String>)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| Error::config(format!("{}: cannot read: {err}", path.display())))?;
+    let text = read_config_file(path)?;
     let config = parse_str(&path.display().to_string(), &text)?;
     // Parsed a second time as a plain table only to learn which keys the file sets; it parsed
     // as a `Config` already, so this cannot fail.

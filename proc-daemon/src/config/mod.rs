@@ -59,10 +59,11 @@ use serde::{Deserialize, Serialize};
 
 pub use builder::ConfigBuilder;
 pub use env::EnvOverride;
-pub use load::ConfigSource;
+pub use load::{ConfigSource, MAX_CONFIG_BYTES};
 pub(crate) use log_filter::{Filter, parse_filter};
 pub use log_filter::{LogFilter, check_filter};
 pub(crate) use origin::{ConfigOrigin, DEFAULT_ENV_PREFIX};
+pub use validate::MAX_DURATION_MS;
 
 use crate::{Error, Result};
 

@@ -8,6 +8,11 @@ use crate::{Error, Result};
 /// The most worker threads a daemon may ask for; more is almost certainly a typo.
 const MAX_WORKER_THREADS: usize = 1024;
 
+/// The longest deadline or interval a configuration may set: one year, in milliseconds. Longer
+/// is a typo or an attempt to disable a deadline, which would let a stuck subsystem keep the
+/// daemon alive until a second signal.
+pub const MAX_DURATION_MS: u64 = 365 * 24 * 60 * 60 * 1000;
+
 impl Config {
     /// Checks the rules that relate keys to each other.
     ///
@@ -15,6 +20,25 @@ impl Config {
     /// [`Error::Config`] naming the keys and the rule.
     pub fn validate(&self) -> Result<()> {
         let s = &self.shutdown;
+        for (key, value) in [
+            ("shutdown.timeout_ms", s.timeout_ms),
+            ("shutdown.force_timeout_ms", s.force_timeout_ms),
+            ("shutdown.kill_timeout_ms", s.kill_timeout_ms),
+            (
+                "monitoring.health_check_interval_ms",
+                self.monitoring.health_check_interval_ms,
+            ),
+            (
+                "monitoring.metrics_interval_ms",
+                self.monitoring.metrics_interval_ms,
+            ),
+        ] {
+            if value > MAX_DURATION_MS {
+                return Err(Error::config(format!(
+                    "{key} ({value}) must be at most {MAX_DURATION_MS} (one year)"
+                )));
+            }
+        }
         if s.timeout_ms == 0 {
             return Err(Error::config(
                 "shutdown.timeout_ms must be greater than 0 (subsystems need time to stop)",
@@ -121,12 +145,27 @@ impl PerformanceConfig {
 }
 
 /// The size of the kernel's CPU set (`CPU_SETSIZE`).
-const MAX_CPUS: usize = 1024;
+pub(super) const MAX_CPUS: usize = 1024;
 
-/// A file the daemon will create must have an existing, writable directory.
+/// A file the daemon will create must have an existing, writable directory, and if it exists
+/// already it must be a regular file, not a symbolic link (which a local user could point at a
+/// file of root's) nor a directory or device (where log lines would vanish).
 fn check_writable_location(key: &str, path: &std::path::Path) -> Result<()> {
     if path.as_os_str().is_empty() {
         return Err(Error::config(format!("{key} must not be empty")));
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        let shown = path.display().to_string();
+        if meta.file_type().is_symlink() {
+            return Err(Error::config(format!(
+                "{key} = {shown:?}: is a symbolic link; the daemon does not follow links for the files it writes"
+            )));
+        }
+        if !meta.is_file() {
+            return Err(Error::config(format!(
+                "{key} = {shown:?}: is not a regular file"
+            )));
+        }
     }
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -158,6 +197,23 @@ fn check_writable_location(key: &str, path: &std::path::Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlines_and_intervals_are_bounded() {
+        let mut config = Config::default();
+        config.shutdown.kill_timeout_ms = u64::MAX;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("shutdown.kill_timeout_ms (18446744073709551615) must be at most 31536000000 (one year)"),
+            "{err}"
+        );
+        let mut config = Config::default();
+        config.monitoring.health_check_interval_ms = MAX_DURATION_MS + 1;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("monitoring.health_check_interval_ms"), "{err}");
+        config.monitoring.health_check_interval_ms = MAX_DURATION_MS;
+        assert!(config.validate().is_ok());
+    }
 
     #[test]
     fn pid_file_locations_are_checked() {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::config::{ConfigOrigin, ConfigSource};
 use crate::error::exit_code;
+use crate::process::output::{err_line, out, out_line};
 use crate::process::runtime::build_runtime;
 use crate::process::{cli, logging, signal};
 use crate::{Config, Daemon, DaemonBuilder, Error, Result};
@@ -106,7 +107,7 @@ impl Launcher {
                     self.config_override = parsed.config;
                 }
                 Err(usage) => {
-                    eprintln!("{}: {usage}", self.name);
+                    err_line(&format!("{}: {usage}", self.name));
                     return ExitCode::from(exit_code::USAGE);
                 }
             }
@@ -114,21 +115,21 @@ impl Launcher {
         match command {
             cli::Command::Run => {}
             cli::Command::Help => {
-                print!("{}", cli::usage(&self.name, &self.env_prefix));
+                out(&cli::usage(&self.name, &self.env_prefix));
                 return ExitCode::SUCCESS;
             }
             cli::Command::Version => {
-                println!(
+                out_line(&format!(
                     "{} {}",
                     self.name,
                     self.version.as_deref().unwrap_or("(unknown version)")
-                );
+                ));
                 return ExitCode::SUCCESS;
             }
             cli::Command::PrintConfig => {
                 return match self.load_config_with_source() {
                     Ok((config, source)) => {
-                        print!("{}", config.render_with_origins(&source));
+                        out(&config.render_with_origins(&source));
                         ExitCode::SUCCESS
                     }
                     Err(err) => self.fail(&err),
@@ -138,11 +139,11 @@ impl Launcher {
             cli::Command::CheckConfig => {
                 return match self.load_config() {
                     Ok(_) => {
-                        println!(
+                        out_line(&format!(
                             "{}: configuration ok ({})",
                             self.name,
                             self.origin().describe()
-                        );
+                        ));
                         ExitCode::SUCCESS
                     }
                     Err(err) => self.fail(&err),
@@ -161,6 +162,9 @@ impl Launcher {
         let mut builder = Daemon::builder(config)
             .with_origin(self.origin())
             .logging_started();
+        if let Err(err) = builder.lock_pid_file() {
+            return self.fail(&err);
+        }
         let shutdown = builder.handle().shutdown_handle();
         let outcome = runtime.block_on(async move {
             // Signals reach this daemon from now on, so a SIGTERM during a slow set-up stops the
@@ -217,28 +221,28 @@ impl Launcher {
         {
             let socket = config.ipc.socket_path(&config.name);
             if !config.ipc.enabled {
-                eprintln!(
+                err_line(&format!(
                     "{}: error: ipc.enabled is false in this configuration ({}); the daemon serves no control socket",
                     self.name,
                     self.origin().describe()
-                );
+                ));
                 return ExitCode::from(exit_code::FAILURE);
             }
             match crate::ipc::request(&socket, command) {
                 Ok(answer) if answer.starts_with("error:") => {
-                    eprintln!("{}: {answer}", self.name);
+                    err_line(&format!("{}: {answer}", self.name));
                     ExitCode::from(exit_code::FAILURE)
                 }
                 Ok(answer) => {
-                    println!("{answer}");
+                    out_line(&answer);
                     ExitCode::SUCCESS
                 }
                 Err(err) => {
-                    eprintln!(
+                    err_line(&format!(
                         "{}: error: cannot reach the daemon at {}: {err}",
                         self.name,
                         socket.display()
-                    );
+                    ));
                     ExitCode::from(exit_code::FAILURE)
                 }
             }
@@ -246,13 +250,16 @@ impl Launcher {
         #[cfg(not(feature = "ipc"))]
         {
             let _ = (config, command);
-            eprintln!("{}: ctl needs proc-daemon's `ipc` feature", self.name);
+            err_line(&format!(
+                "{}: ctl needs proc-daemon's `ipc` feature",
+                self.name
+            ));
             ExitCode::from(exit_code::USAGE)
         }
     }
 
     fn fail(&self, error: &Error) -> ExitCode {
-        eprintln!("{}: error: {error}", self.name);
+        err_line(&format!("{}: error: {error}", self.name));
         ExitCode::from(error.exit_code())
     }
 }
@@ -268,7 +275,7 @@ pub fn exit_code_of(outcome: &Result<()>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::from(exit_code::SUCCESS),
         Err(err) => {
-            eprintln!("error: {err}");
+            err_line(&format!("error: {err}"));
             ExitCode::from(err.exit_code())
         }
     }

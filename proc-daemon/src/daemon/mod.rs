@@ -15,6 +15,7 @@ pub use handle::DaemonHandle;
 pub use launcher::{Launcher, exit_code_of};
 
 use crate::config::ConfigOrigin;
+use crate::process::pidfile::PidFile;
 use crate::process::signal::{self, SignalConfig};
 use crate::state::{Shared, SubsystemEntry};
 use crate::{Config, Result, ShutdownHandle, Subsystem, SubsystemFn};
@@ -51,6 +52,8 @@ pub struct DaemonBuilder {
     signals: Option<signal::Attachment>,
     /// The launcher has started logging already.
     logging_started: bool,
+    /// The PID file, locked already (by the launcher, before the set-up body ran).
+    locked_pid_file: Option<PidFile>,
 }
 
 impl DaemonBuilder {
@@ -61,6 +64,7 @@ impl DaemonBuilder {
             pid_file,
             signals: None,
             logging_started: false,
+            locked_pid_file: None,
         }
     }
 
@@ -151,6 +155,15 @@ impl DaemonBuilder {
     pub fn with_pid_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.pid_file = Some(path.into());
         self
+    }
+
+    /// Locks the PID file now, before the set-up body runs, so that a second instance stops
+    /// before any set-up side effect (a migration, an announcement); `run` keeps the lock.
+    pub(crate) fn lock_pid_file(&mut self) -> Result<()> {
+        if let Some(path) = &self.pid_file {
+            self.locked_pid_file = Some(PidFile::acquire(path)?);
+        }
+        Ok(())
     }
 
     /// A handle to the daemon, usable before and while it runs.

@@ -22,6 +22,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
         pid_file,
         signals,
         logging_started,
+        locked_pid_file,
     } = builder;
     let _signals = match signals {
         Some(attached) => attached,
@@ -38,7 +39,11 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
     crate::observe::console::init(&shared.config.get());
     #[cfg(feature = "scheduler-hints")]
     crate::process::scheduler::apply_process_hints(&shared.config.get());
-    let _pid_file = pid_file.map(PidFile::acquire).transpose()?;
+    // The lock taken before set-up, unless set-up chose another PID file.
+    let _pid_file = match (locked_pid_file, pid_file) {
+        (Some(locked), Some(path)) if locked.path() == path => Some(locked),
+        (_, path) => path.map(PidFile::acquire).transpose()?,
+    };
     shared.mark_started_now();
     #[cfg(feature = "metrics")]
     start_metrics(&shared).await;

@@ -23,7 +23,7 @@
 //! ```
 
 use std::io::{Read, Write};
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +33,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::serve::accept_until_shutdown;
 use crate::process::reload::{reason, reload};
+use crate::process::socket_file;
 use crate::state::{Shared, ShutdownReason};
 use crate::supervision::lifecycle::request_shutdown;
 use crate::{Error, Result};
@@ -48,10 +49,22 @@ const COMMANDS: &str = "status, health, reload, stop";
 /// without the newline).
 ///
 /// # Errors
-/// The connection's I/O error: the daemon is not running, the socket is not ours to use, or
-/// it did not answer within 10 s.
+/// The connection's I/O error: the daemon is not running, the socket is not ours to use, it is
+/// served by a process of another user (not root), or it did not answer within 10 s.
 pub fn request(socket: &Path, command: &str) -> std::io::Result<String> {
     let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
+    // Whoever could replace the socket could read our command and answer "ok": only a
+    // server run by this user or by root is told anything.
+    let server = socket_file::peer_uid(&stream)?;
+    if !socket_file::trusted(server) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "the socket is served by uid {server}, neither this user nor root; refusing to send {:?}",
+                command.trim()
+            ),
+        ));
+    }
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     stream.write_all(command.trim().as_bytes())?;
@@ -87,6 +100,9 @@ fn inode_of(path: &Path) -> Option<u64> {
 /// Binds the socket at `path` (replacing a stale one) and serves until shutdown starts.
 pub(crate) fn start(path: PathBuf, shared: Arc<Shared>) -> Result<IpcServer> {
     let fail = |problem: String| Error::other(format!("ipc socket {}: {problem}", path.display()));
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        socket_file::check_directory(dir).map_err(fail)?;
+    }
     match std::fs::symlink_metadata(&path) {
         Ok(meta) if !meta.file_type().is_socket() => {
             return Err(fail(
@@ -104,9 +120,12 @@ pub(crate) fn start(path: PathBuf, shared: Arc<Shared>) -> Result<IpcServer> {
         },
         Err(_) => {}
     }
-    let listener = UnixListener::bind(&path).map_err(|e| fail(format!("cannot listen: {e}")))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| fail(format!("cannot set mode 0600: {e}")))?;
+    let listener = socket_file::bind_private(&path)
+        .and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            UnixListener::from_std(listener)
+        })
+        .map_err(|e| fail(format!("cannot listen: {e}")))?;
     let inode = inode_of(&path).unwrap_or_default();
     tracing::info!("control socket listening on {}", path.display());
     Ok(IpcServer {
@@ -129,8 +148,7 @@ async fn accept(listener: UnixListener, shared: Arc<Shared>) {
 
 /// Whether a peer with `uid` may use the socket: the daemon's own user, and root.
 fn admitted(uid: u32) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    uid == 0 || uid == unsafe { libc::geteuid() }
+    socket_file::trusted(uid)
 }
 
 async fn serve(mut stream: UnixStream, shared: Arc<Shared>) {

@@ -2,7 +2,8 @@
 //! can be reopened on SIGUSR1 for an external logrotate.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use file_rotate::suffix::AppendCount;
@@ -23,6 +24,8 @@ pub(crate) struct LogFile {
     max_size: usize,
     max_files: usize,
     file: Option<FileRotate<AppendCount>>,
+    /// The last write failed and that was reported; the next success is reported too.
+    failing: bool,
 }
 
 impl LogFile {
@@ -32,32 +35,97 @@ impl LogFile {
             max_size: usize::try_from(max_size).unwrap_or(usize::MAX).max(1),
             max_files: usize::try_from(max_files).unwrap_or(usize::MAX).max(1),
             file: None,
+            failing: false,
         }
     }
 
-    fn file(&mut self) -> &mut FileRotate<AppendCount> {
+    fn file(&mut self) -> std::io::Result<&mut FileRotate<AppendCount>> {
         if REOPEN.swap(false, Ordering::AcqRel) {
             self.file = None;
         }
-        self.file.get_or_insert_with(|| {
-            FileRotate::new(
+        if self.file.is_none() {
+            // `FileRotate` opens by path and would follow a link planted there; the file is
+            // made (or checked) here first, never through a link and only if it is ours.
+            check_ours(&self.path)?;
+            self.file = Some(FileRotate::new(
                 &self.path,
                 // Rotated files, besides the one being written.
                 AppendCount::new(self.max_files - 1),
                 ContentLimit::BytesSurpassed(self.max_size),
                 Compression::None,
                 None,
-            )
-        })
+            ));
+        }
+        Ok(self.file.as_mut().expect("opened above"))
     }
+
+    /// Reports the first failure of a burst, and the recovery, on standard error (the log
+    /// itself cannot carry them).
+    fn note<T>(&mut self, outcome: std::io::Result<T>) -> std::io::Result<T> {
+        match &outcome {
+            Err(err) if !self.failing => {
+                self.failing = true;
+                crate::process::output::err_line(&format!(
+                    "proc-daemon: log file {}: {err}; log lines are lost until it can be written (SIGUSR1 reopens it)",
+                    self.path.display()
+                ));
+            }
+            Ok(_) if self.failing => {
+                self.failing = false;
+                crate::process::output::err_line(&format!(
+                    "proc-daemon: log file {}: writing again",
+                    self.path.display()
+                ));
+            }
+            _ => {}
+        }
+        outcome
+    }
+}
+
+/// Creates `path` if needed without following a symbolic link, and checks that it is a regular
+/// file owned by this process's user.
+fn check_ours(path: &Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|err| {
+            if err.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::other("is a symbolic link; refusing to follow it")
+            } else {
+                err
+            }
+        })?;
+    let meta = file.metadata()?;
+    // SAFETY: geteuid has no preconditions.
+    let own = unsafe { libc::geteuid() };
+    if !meta.is_file() {
+        return Err(std::io::Error::other("is not a regular file"));
+    }
+    if meta.uid() != own {
+        return Err(std::io::Error::other(format!(
+            "is owned by uid {}, not by this process's uid {own}; refusing to write to it",
+            meta.uid()
+        )));
+    }
+    Ok(())
 }
 
 impl Write for LogFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.file().write(buf)
+        let outcome = self.file().and_then(|file| file.write(buf));
+        if outcome.is_err() {
+            // Opened again at the next line: a recreated directory or freed space recovers.
+            self.file = None;
+        }
+        self.note(outcome)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.file().flush()
+        let outcome = self.file().and_then(Write::flush);
+        self.note(outcome)
     }
 }

@@ -26,7 +26,9 @@ fn filter_for(config: &Config) -> Filter {
     {
         match parse_filter(&filter) {
             Ok(filter) => return filter,
-            Err(err) => eprintln!("RUST_LOG={filter:?} is invalid ({err}); using logging.level"),
+            Err(err) => crate::process::output::err_line(&format!(
+                "RUST_LOG={filter:?} is invalid ({err}); using logging.level"
+            )),
         }
     }
     // `logging.level` was validated with the configuration.

@@ -7,12 +7,15 @@ pub(crate) mod cleanup;
 pub(crate) mod cli;
 pub(crate) mod log_file;
 pub(crate) mod logging;
+pub(crate) mod output;
 pub(crate) mod pidfile;
 pub(crate) mod reload;
 pub(crate) mod runtime;
 #[cfg(feature = "scheduler-hints")]
 pub mod scheduler;
 pub(crate) mod signal;
+#[cfg(feature = "ipc")]
+pub(crate) mod socket_file;
 #[cfg(any(feature = "admin", feature = "metrics"))]
 pub(crate) mod stats;
 pub(crate) mod systemd;

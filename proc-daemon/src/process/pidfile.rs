@@ -42,38 +42,12 @@ impl PidFile {
             path: path.clone(),
             cause,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(|err| {
-                if err.raw_os_error() == Some(libc::ELOOP) {
-                    io_error(std::io::Error::other(
-                        "is a symbolic link; refusing to follow it",
-                    ))
-                } else {
-                    io_error(err)
-                }
-            })?;
-        if !file.metadata().map_err(io_error)?.is_file() {
-            return Err(io_error(std::io::Error::other("is not a regular file")));
-        }
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut contents = String::new();
-                let _ = file.read_to_string(&mut contents);
-                return Err(Error::AlreadyRunning {
-                    pid: contents.trim().parse().unwrap_or(0),
-                    path,
-                });
-            }
-            Err(std::fs::TryLockError::Error(err)) => return Err(io_error(err)),
-        }
+        // The holder removes the file while it still holds the lock, then unlocks. A newcomer
+        // that opened the file before the removal gets the lock after it, on an inode no longer
+        // at `path`, while a third process creates and locks a new file there: two "holders".
+        // So a lock counts only if the locked inode is still the one at `path`; otherwise the
+        // file is opened again. (Each retry follows a holder's exit; a few suffice.)
+        let mut file = lock_at(&path, || Self::open(&path))?;
         let mut previous = String::new();
         let _ = file.read_to_string(&mut previous);
         if let Ok(pid) = previous.trim().parse::<u32>() {
@@ -95,6 +69,71 @@ impl PidFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Opens (creating) the file at `path`: never through a symlink, and only a regular file.
+    fn open(path: &Path) -> std::io::Result<File> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|err| {
+                if err.raw_os_error() == Some(libc::ELOOP) {
+                    std::io::Error::other("is a symbolic link; refusing to follow it")
+                } else {
+                    err
+                }
+            })?;
+        if !file.metadata()?.is_file() {
+            return Err(std::io::Error::other("is not a regular file"));
+        }
+        Ok(file)
+    }
+}
+
+/// How many times a lock on a file that was replaced meanwhile is retried.
+const MAX_ATTEMPTS: usize = 64;
+
+/// Locks the file at `path`, opened by `open`, and only counts the lock if the locked inode is
+/// still the one at `path` (see [`PidFile::acquire`]).
+fn lock_at(path: &Path, mut open: impl FnMut() -> std::io::Result<File>) -> Result<File> {
+    let io_error = |cause: std::io::Error| Error::PidFile {
+        path: path.to_path_buf(),
+        cause,
+    };
+    for _ in 0..MAX_ATTEMPTS {
+        let candidate = open().map_err(io_error)?;
+        match candidate.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut contents = String::new();
+                let _ = (&candidate).read_to_string(&mut contents);
+                return Err(Error::AlreadyRunning {
+                    pid: contents.trim().parse().unwrap_or(0),
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(err)) => return Err(io_error(err)),
+        }
+        if still_at(&candidate, path) {
+            return Ok(candidate);
+        }
+    }
+    Err(io_error(std::io::Error::other(
+        "it was replaced every time it was locked; another instance keeps starting and stopping",
+    )))
+}
+
+/// Whether `file` is still the file at `path` (not removed or replaced since it was opened).
+fn still_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(ours), Ok(there)) => ours.dev() == there.dev() && ours.ino() == there.ino(),
+        _ => false,
+    }
 }
 
 impl Drop for PidFile {
@@ -110,7 +149,32 @@ impl Drop for PidFile {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::MetadataExt as _;
+
     use super::*;
+
+    /// The race of two newcomers and an exiting holder, step by step: one newcomer opened the
+    /// file before the holder removed it and locks it after the holder let go.
+    #[test]
+    fn a_lock_on_a_file_removed_meanwhile_does_not_count() {
+        let path = temp_dir("removed").join("d.pid");
+        let holder = PidFile::acquire(&path).unwrap();
+        let opened_early = PidFile::open(&path).unwrap();
+        drop(holder);
+        let mut early = Some(opened_early);
+        let locked = lock_at(&path, || match early.take() {
+            Some(file) => Ok(file),
+            None => PidFile::open(&path),
+        })
+        .unwrap();
+        // The lock is on the file now at the path, so a third process is refused.
+        let at_path = std::fs::metadata(&path).unwrap();
+        assert_eq!(locked.metadata().unwrap().ino(), at_path.ino());
+        assert!(matches!(
+            PidFile::acquire(&path),
+            Err(Error::AlreadyRunning { .. })
+        ));
+    }
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir =

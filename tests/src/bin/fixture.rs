@@ -20,6 +20,9 @@ fn main() -> ExitCode {
     let options: HashMap<String, String> = args
         .filter_map(|a| a.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
         .collect();
+    if scenario == "impostor" {
+        return impostor(&options["socket"]);
+    }
     let prefix = std::env::var("FIXTURE_ENV_PREFIX").unwrap_or_else(|_| "DAEMON".to_owned());
     Launcher::new("fixture")
         .env_prefix(prefix)
@@ -61,6 +64,28 @@ fn build(
             })
         }
         "runs" => daemon.with_subsystem(flaky(options)),
+        "exclusive" => {
+            // Proves single-instance: entering creates the marker exclusively, leaving removes it.
+            let marker = std::path::PathBuf::from(&options["marker"]);
+            daemon.with_subsystem_fn("exclusive", move |shutdown| {
+                let marker = marker.clone();
+                async move {
+                    let created = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&marker);
+                    if created.is_err() {
+                        println!("exclusive: OVERLAP, another instance is running");
+                        return Err(Error::other("two instances at once"));
+                    }
+                    println!("exclusive: entered");
+                    shutdown.cancelled().await;
+                    std::fs::remove_file(&marker).unwrap();
+                    println!("exclusive: left");
+                    Ok(())
+                }
+            })
+        }
         "two" => daemon
             .with_subsystem(flaky(options).critical(option(options, "critical", true)))
             .with_subsystem_fn("steady", |shutdown| async move {
@@ -273,4 +298,18 @@ fn flaky(
     })
     .restart_policy(policy)
     .restart_limit(limit)
+}
+
+/// Serves a control socket that is not the daemon's: it reads one command and claims to obey.
+fn impostor(socket: &str) -> ExitCode {
+    use std::io::{BufRead as _, Write as _};
+    let listener = std::os::unix::net::UnixListener::bind(socket).expect("bind the impostor");
+    println!("impostor: listening");
+    if let Ok((stream, _)) = listener.accept() {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(&stream).read_line(&mut line);
+        println!("impostor: read {:?}", line.trim());
+        let _ = (&stream).write_all(b"ok: stopping\n");
+    }
+    ExitCode::SUCCESS
 }

@@ -1,0 +1,386 @@
+//! What a hostile local user, a bad path or a broken stream can do to a daemon: each test is an
+//! attack that once succeeded, run against the real fixture binary.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tests::{Exit, PATIENCE, Process, broken_pipe, scratch_dir};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
+
+fn run_with(args: &[&str], env: &[(&str, &str)], stdout: Stdio, stderr: Stdio) -> Option<i32> {
+    let mut command = Command::new(FIXTURE);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.status().unwrap().code()
+}
+
+#[test]
+fn a_closed_stderr_does_not_change_the_exit_code() {
+    // The error cannot be printed; the exit code must still be the configuration error's.
+    let bad = [("DAEMON_SHUTDOWN_TIMEOUT_MS", "soon")];
+    assert_eq!(
+        run_with(&["idle"], &bad, Stdio::null(), broken_pipe()),
+        Some(78)
+    );
+    let usage = run_with(&["idle", "--config"], &[], Stdio::null(), broken_pipe());
+    assert_eq!(usage, Some(64));
+}
+
+#[test]
+fn a_closed_stdout_does_not_change_the_exit_code() {
+    for args in [
+        &["--check-config"][..],
+        &["--print-config"],
+        &["--help"],
+        &["--version"],
+    ] {
+        assert_eq!(
+            run_with(args, &[], broken_pipe(), Stdio::null()),
+            Some(0),
+            "{args:?}"
+        );
+    }
+}
+
+fn config_error(path: &std::path::Path) -> String {
+    let mut daemon = Process::start(FIXTURE, &["idle", "--config", path.to_str().unwrap()], &[]);
+    assert_eq!(
+        daemon.wait_exit(),
+        Exit::Code(78),
+        "{}",
+        daemon.transcript()
+    );
+    daemon.transcript()
+}
+
+#[test]
+fn a_config_path_that_is_not_a_regular_file_is_refused_without_reading_it() {
+    let dir = scratch_dir("config-kinds");
+    let fifo = dir.join("daemon.toml");
+    let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid, NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    // Opening a FIFO for reading would wait for a writer forever.
+    let out = config_error(&fifo);
+    assert!(
+        out.contains(&format!(
+            "{}: is a FIFO; the configuration must be a regular file",
+            fifo.display()
+        )),
+        "{out}"
+    );
+    let out = config_error("/dev/zero".as_ref());
+    assert!(
+        out.contains("/dev/zero: is a device; the configuration must be a regular file"),
+        "{out}"
+    );
+    let out = config_error(&dir);
+    assert!(
+        out.contains("is a directory; the configuration must be a regular file"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_config_file_over_one_mebibyte_is_refused() {
+    let dir = scratch_dir("config-size");
+    let big = dir.join("daemon.toml");
+    let line = "# padding padding padding padding padding padding padding padding\n";
+    std::fs::write(&big, line.repeat(2 * 1024 * 1024 / line.len())).unwrap();
+    let out = config_error(&big);
+    assert!(
+        out.contains(
+            "is larger than 1048576 bytes (1 MiB), the most a configuration file may hold"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn numbers_from_the_config_are_bounded_before_use() {
+    for (variable, value, message) in [
+        (
+            "DAEMON_PERFORMANCE_CPU_AFFINITY",
+            "0-4294967295",
+            "DAEMON_PERFORMANCE_CPU_AFFINITY=\"0-4294967295\": performance.cpu_affinity: CPU 4294967295 is out of range (at most 1023)",
+        ),
+        (
+            "DAEMON_SHUTDOWN_KILL_TIMEOUT_MS",
+            "9223372036854775807",
+            "shutdown.kill_timeout_ms (9223372036854775807) must be at most 31536000000 (one year)",
+        ),
+    ] {
+        let mut daemon = Process::start(FIXTURE, &["idle"], &[(variable, value)]);
+        let (exit, took) = daemon.wait_exit_timed(PATIENCE);
+        assert_eq!(exit, Exit::Code(78), "{}", daemon.transcript());
+        assert!(daemon.count(message) == 1, "{}", daemon.transcript());
+        // Rejected, not expanded: far below the seconds an expanded range would take.
+        assert!(took < PATIENCE / 2, "{took:?}");
+    }
+}
+
+#[test]
+fn a_second_instance_stops_before_its_set_up_runs() {
+    let dir = scratch_dir("pid-before-setup");
+    let pid_file = dir.join("fixture.pid");
+    let env = [("DAEMON_PID_FILE", pid_file.to_str().unwrap())];
+    let mut first = Process::start(FIXTURE, &["idle", "count=1"], &env);
+    first.wait_for("idle0: running");
+    let mut second = Process::start(FIXTURE, &["idle", "count=1"], &env);
+    assert_eq!(second.wait_exit(), Exit::Code(1), "{}", second.transcript());
+    assert_eq!(
+        second.count("is held by running process"),
+        1,
+        "{}",
+        second.transcript()
+    );
+    assert_eq!(
+        second.count("setup: starting"),
+        0,
+        "set-up ran: {}",
+        second.transcript()
+    );
+    first.signal(libc::SIGTERM);
+    assert_eq!(first.wait_exit(), Exit::Code(0));
+}
+
+#[test]
+fn instances_started_and_stopped_in_a_storm_never_run_together() {
+    let dir = scratch_dir("pid-storm");
+    let pid_file = dir.join("fixture.pid");
+    let marker = dir.join("inside");
+    let marker_arg = format!("marker={}", marker.display());
+    let env = [
+        ("DAEMON_PID_FILE", pid_file.to_str().unwrap()),
+        ("DAEMON_LOGGING_LEVEL", "error"),
+    ];
+    let ran = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..6 {
+            scope.spawn(|| {
+                for _ in 0..60 {
+                    let mut daemon = Process::start(FIXTURE, &["exclusive", &marker_arg], &env);
+                    if daemon.wait_for_or_exit("exclusive: entered") {
+                        ran.fetch_add(1, Ordering::Relaxed);
+                        // Stop at once: the exiting holder's release races the newcomers.
+                        daemon.signal(libc::SIGTERM);
+                        assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+                    } else {
+                        assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+                    }
+                    assert_eq!(
+                        daemon.count("OVERLAP"),
+                        0,
+                        "two instances ran at once:\n{}",
+                        daemon.transcript()
+                    );
+                }
+            });
+        }
+    });
+    assert!(ran.load(Ordering::Relaxed) >= 4, "hardly any instance ran");
+}
+
+#[test]
+fn ctl_refuses_a_socket_served_by_another_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: serving a socket as another user needs root");
+        return;
+    }
+    let dir = scratch_dir("ctl-impostor");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
+    let socket = dir.join("fixture.sock");
+    // The fixture binary may sit where another user cannot reach it (a checkout under /root).
+    let program = dir.join("impostor");
+    std::fs::copy(FIXTURE, &program).unwrap();
+    let mut impostor = {
+        use std::os::unix::process::CommandExt as _;
+        let mut command = Command::new(&program);
+        command
+            .args(["impostor", &format!("socket={}", socket.display())])
+            .current_dir(&dir)
+            .uid(65_534)
+            .gid(65_534);
+        Process::spawn(command)
+    };
+    impostor.wait_for("impostor: listening");
+    let ctl = Command::new(FIXTURE)
+        .args(["ctl", "stop"])
+        .env("DAEMON_IPC_ENABLED", "true")
+        .env("DAEMON_IPC_SOCKET", &socket)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&ctl.stderr);
+    assert_eq!(ctl.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the socket is served by uid 65534, neither this user nor root; refusing to send \"stop\""),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&ctl.stdout).contains("ok: stopping"));
+    // The impostor learnt nothing: it was connected to, but read no command.
+    assert_eq!(impostor.wait_exit(), Exit::Code(0));
+    assert_eq!(
+        impostor.count("impostor: read \"\""),
+        1,
+        "{}",
+        impostor.transcript()
+    );
+}
+
+#[test]
+fn the_control_socket_is_refused_in_a_directory_others_may_write() {
+    let dir = scratch_dir("ipc-open-dir");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let socket = dir.join("fixture.sock");
+    let mut daemon = Process::start(
+        FIXTURE,
+        &["idle"],
+        &[
+            ("DAEMON_IPC_ENABLED", "true"),
+            ("DAEMON_IPC_SOCKET", socket.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    assert_eq!(
+        daemon.count("(mode 777) is writable by other users and not sticky"),
+        1,
+        "{}",
+        daemon.transcript()
+    );
+    assert!(!socket.exists());
+}
+
+/// User plus system CPU time of `pid`, in clock ticks.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    // Fields 14 and 15 of stat(5), counted from the state (field 3).
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+fn healthz(address: &str) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+#[test]
+fn at_the_descriptor_limit_the_accept_loop_backs_off_and_recovers() {
+    use std::os::unix::process::CommandExt as _;
+    let mut command = Command::new(FIXTURE);
+    command
+        .args(["idle"])
+        .env("DAEMON_ADMIN_BIND", "127.0.0.1:0");
+    // SAFETY: setrlimit is async-signal-safe; the closure allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let mut daemon = Process::spawn(command);
+    let line = daemon.wait_for("admin endpoint listening on http://");
+    let address = line.rsplit("http://").next().unwrap().trim().to_owned();
+    // More connections than the daemon has descriptors left; the kernel queues them all.
+    let clients: Vec<std::net::TcpStream> = (0..100)
+        .map(|_| std::net::TcpStream::connect(&address).unwrap())
+        .collect();
+    daemon.wait_for("admin endpoint: cannot accept connections: Too many open files");
+    // A measurement window, not a synchronisation: how much CPU one second at the limit costs.
+    // Retrying accept without a pause burns the whole second (100 ticks).
+    let before = cpu_ticks(daemon.pid());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let used = cpu_ticks(daemon.pid()) - before;
+    assert!(
+        used < 30,
+        "{used} ticks of CPU in one second at the descriptor limit"
+    );
+    drop(clients);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        if healthz(&address).is_some_and(|answer| answer.starts_with("HTTP/1.1 200")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/healthz never answered again:\n{}",
+            daemon.transcript()
+        );
+    }
+    daemon.wait_for("admin endpoint: accepting connections again after");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+}
+
+#[test]
+fn a_log_file_replaced_by_a_symbolic_link_is_not_followed() {
+    let dir = scratch_dir("log-symlink");
+    let log = dir.join("d.log");
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "").unwrap();
+    std::os::unix::fs::symlink(&victim, &log).unwrap();
+    let env = [("DAEMON_LOGGING_FILE", log.to_str().unwrap())];
+    // At start: refused before anything runs.
+    let mut refused = Process::start(FIXTURE, &["idle"], &env);
+    assert_eq!(
+        refused.wait_exit(),
+        Exit::Code(78),
+        "{}",
+        refused.transcript()
+    );
+    assert_eq!(
+        refused.count(&format!(
+            "logging.file = {:?}: is a symbolic link; the daemon does not follow links for the files it writes",
+            log.display().to_string()
+        )),
+        1,
+        "{}",
+        refused.transcript()
+    );
+    // At run time: the file is swapped for a link, then reopened (SIGUSR1, as logrotate does).
+    std::fs::remove_file(&log).unwrap();
+    let mut daemon = Process::start(FIXTURE, &["idle", "count=1"], &env);
+    tests::wait_for_file_containing(&log, "all 1 subsystem(s) are running");
+    std::fs::rename(&log, dir.join("d.log.1")).unwrap();
+    std::os::unix::fs::symlink(&victim, &log).unwrap();
+    daemon.signal(libc::SIGUSR1);
+    daemon.wait_for(&format!(
+        "log file {}: is a symbolic link; refusing to follow it",
+        log.display()
+    ));
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "",
+        "the daemon wrote through the link"
+    );
+}
