@@ -397,7 +397,10 @@ fn missing_unreadable_and_directory_files_exit_78() {
         "directory",
         &["idle", "--config", dir.to_str().unwrap()],
         &[],
-        &[format!("{}: cannot read: Is a directory", dir.display())],
+        &[format!(
+            "{}: is a directory; the configuration must be a regular file",
+            dir.display()
+        )],
     );
     let binary = dir.join("binary.toml");
     std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x80]).unwrap();

@@ -100,7 +100,8 @@ fn inode_of(path: &Path) -> Option<u64> {
 /// Binds the socket at `path` (replacing a stale one) and serves until shutdown starts.
 pub(crate) fn start(path: PathBuf, shared: Arc<Shared>) -> Result<IpcServer> {
     let fail = |problem: String| Error::other(format!("ipc socket {}: {problem}", path.display()));
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+    // A missing directory is reported by the bind below, as "cannot listen".
+    if let Some(dir) = path.parent().filter(|dir| dir.is_dir()) {
         socket_file::check_directory(dir).map_err(fail)?;
     }
     match std::fs::symlink_metadata(&path) {
