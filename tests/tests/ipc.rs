@@ -323,3 +323,60 @@ fn ctl_explains_what_is_missing() {
         stderr(&no_command)
     );
 }
+
+#[test]
+fn the_line_limit_is_exactly_1024_bytes() {
+    let mut running = start("ipc-line-limit");
+    let mut at_limit = vec![b'x'; 1024];
+    at_limit.push(b'\n');
+    let answer = raw(&running.socket, &at_limit);
+    assert!(answer.starts_with("error: unknown command \"xxx"), "{answer}");
+    let mut over = vec![b'x'; 1025];
+    over.push(b'\n');
+    assert_eq!(
+        raw(&running.socket, &over),
+        "error: command longer than 1024 bytes\n"
+    );
+    running.daemon.signal(libc::SIGTERM);
+    assert_eq!(running.daemon.wait_exit(), Exit::Code(0));
+}
+
+#[test]
+fn a_client_that_never_reads_its_answers_is_dropped() {
+    let mut running = start("ipc-unread");
+    let mut stream = UnixStream::connect(&running.socket).unwrap();
+    // Short send timeouts, so the loop notices the closed connection rather than blocking.
+    stream
+        .set_write_timeout(Some(std::time::Duration::from_millis(100)))
+        .unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let closed = loop {
+        match stream.write(b"status\n") {
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(err) => break err,
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon kept the connection of a client that never reads:\n{}",
+            running.daemon.transcript()
+        );
+    };
+    assert!(
+        matches!(
+            closed.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+        ),
+        "{closed}"
+    );
+    running
+        .daemon
+        .wait_for("control socket: a client did not read its answers for 5s; closing its connection");
+    // The daemon serves others meanwhile and afterwards.
+    assert_eq!(
+        proc_daemon::ipc::request(&running.socket, "health").unwrap(),
+        "ready"
+    );
+    running.daemon.signal(libc::SIGTERM);
+    assert_eq!(running.daemon.wait_exit(), Exit::Code(0));
+}

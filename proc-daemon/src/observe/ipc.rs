@@ -11,7 +11,8 @@
 //! Anything else gets `error: ...` naming the commands. The socket is created with mode 0600;
 //! a connection from a user other than the daemon's own (or root) is refused after reading its
 //! peer credentials, so a socket made world-writable by mistake still admits no one else. A
-//! line may be at most 1 KiB, and a connection idle for 30 s is closed.
+//! line may be at most 1 KiB (1 024 bytes before its newline), a connection idle for 30 s is
+//! closed, and so is one whose client leaves an answer unread for 5 s.
 //!
 //! The daemon's own binary is the client (`my-daemon ctl status`); [`request`] is the same
 //! client for programs:
@@ -41,6 +42,8 @@ use crate::{Error, Result};
 const MAX_LINE: usize = 1024;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an answer may wait for the client to read it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 const DRAIN_LIMIT: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 const COMMANDS: &str = "status, health, reload, stop";
@@ -177,13 +180,20 @@ async fn serve(mut stream: UnixStream, shared: Arc<Shared>) {
     let mut chunk = [0u8; 256];
     loop {
         while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            if end > MAX_LINE {
+                break;
+            }
             let line: Vec<u8> = pending.drain(..=end).collect();
             let answer = answer(&line[..end], &shared).await;
-            if stream.write_all(answer.as_bytes()).await.is_err() {
+            if !send(&mut stream, &answer).await {
                 return;
             }
         }
-        if pending.len() > MAX_LINE {
+        let line_length = pending
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(pending.len());
+        if line_length > MAX_LINE {
             close_with(
                 stream,
                 &format!("error: command longer than {MAX_LINE} bytes\n"),
@@ -196,7 +206,7 @@ async fn serve(mut stream: UnixStream, shared: Arc<Shared>) {
                 // A last command without a newline still gets its answer.
                 if !pending.is_empty() {
                     let answer = answer(&pending, &shared).await;
-                    let _ = stream.write_all(answer.as_bytes()).await;
+                    send(&mut stream, &answer).await;
                 }
                 return;
             }
@@ -206,11 +216,26 @@ async fn serve(mut stream: UnixStream, shared: Arc<Shared>) {
     }
 }
 
+/// Writes an answer; `false` if the connection is gone or the client has not taken it within
+/// [`WRITE_TIMEOUT`] (a client that sends commands and never reads is dropped).
+async fn send(stream: &mut UnixStream, answer: &str) -> bool {
+    match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(answer.as_bytes())).await {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => false,
+        Err(_) => {
+            tracing::warn!(
+                "control socket: a client did not read its answers for {WRITE_TIMEOUT:?}; closing its connection"
+            );
+            false
+        }
+    }
+}
+
 /// Sends a last answer and closes. Closing with unread input would reset the connection
 /// before the client reads the answer, so (a bounded amount of) what it is still sending is
 /// read and dropped first.
 async fn close_with(mut stream: UnixStream, answer: &str) {
-    if stream.write_all(answer.as_bytes()).await.is_err() {
+    if !send(&mut stream, answer).await {
         return;
     }
     let _ = stream.shutdown().await;
