@@ -12,7 +12,8 @@ pub mod exit_code {
     pub const FAILURE: u8 = 1;
     /// `EX_USAGE`: the command line is malformed (e.g. `--config` without a path).
     pub const USAGE: u8 = 64;
-    /// `EX_SOFTWARE`: a shutdown deadline was overrun and tasks had to be abandoned.
+    /// `EX_SOFTWARE`: a shutdown deadline was overrun and tasks had to be abandoned, or the
+    /// set-up body panicked.
     pub const SHUTDOWN_OVERRUN: u8 = 70;
     /// `EX_CONFIG`: the configuration is invalid.
     pub const CONFIG: u8 = 78;
@@ -94,6 +95,14 @@ pub enum Error {
         message: Cow<'static, str>,
     },
 
+    /// Code the framework ran on the application's behalf panicked (the set-up body of
+    /// `main`); exit code 70, as for a bug.
+    #[error("{message}")]
+    Panicked {
+        /// `panicked: ` and the panic's message.
+        message: Cow<'static, str>,
+    },
+
     /// Any other failure, typically from application code.
     #[error("{message}")]
     Other {
@@ -163,7 +172,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Config { .. } => exit_code::CONFIG,
-            Self::Shutdown { .. } => exit_code::SHUTDOWN_OVERRUN,
+            Self::Shutdown { .. } | Self::Panicked { .. } => exit_code::SHUTDOWN_OVERRUN,
             _ => exit_code::FAILURE,
         }
     }

@@ -384,3 +384,21 @@ fn a_log_file_replaced_by_a_symbolic_link_is_not_followed() {
         "the daemon wrote through the link"
     );
 }
+
+#[test]
+fn a_panic_in_set_up_exits_70_with_its_message() {
+    let mut daemon = Process::start(FIXTURE, &["idle", "setup_panic=1"], &[]);
+    assert_eq!(
+        daemon.wait_exit(),
+        Exit::Code(70),
+        "{}",
+        daemon.transcript()
+    );
+    assert_eq!(
+        daemon.count("set-up panicked: set-up exploded: the cache is corrupt; nothing was started"),
+        1,
+        "{}",
+        daemon.transcript()
+    );
+    assert_eq!(daemon.count("idle0: running"), 0, "{}", daemon.transcript());
+}

@@ -330,7 +330,10 @@ fn the_line_limit_is_exactly_1024_bytes() {
     let mut at_limit = vec![b'x'; 1024];
     at_limit.push(b'\n');
     let answer = raw(&running.socket, &at_limit);
-    assert!(answer.starts_with("error: unknown command \"xxx"), "{answer}");
+    assert!(
+        answer.starts_with("error: unknown command \"xxx"),
+        "{answer}"
+    );
     let mut over = vec![b'x'; 1025];
     over.push(b'\n');
     assert_eq!(
@@ -369,9 +372,9 @@ fn a_client_that_never_reads_its_answers_is_dropped() {
         ),
         "{closed}"
     );
-    running
-        .daemon
-        .wait_for("control socket: a client did not read its answers for 5s; closing its connection");
+    running.daemon.wait_for(
+        "control socket: a client did not read its answers for 5s; closing its connection",
+    );
     // The daemon serves others meanwhile and afterwards.
     assert_eq!(
         proc_daemon::ipc::request(&running.socket, "health").unwrap(),

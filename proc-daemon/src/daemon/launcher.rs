@@ -4,11 +4,15 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::task::Poll;
+
 use crate::config::{ConfigOrigin, ConfigSource};
 use crate::error::exit_code;
 use crate::process::output::{err_line, out, out_line};
 use crate::process::runtime::build_runtime;
 use crate::process::{cli, logging, signal};
+use crate::supervision::run::panic_message;
 use crate::{Config, Daemon, DaemonBuilder, Error, Result};
 
 /// Runs a daemon process from first instant to exit code.
@@ -171,7 +175,13 @@ impl Launcher {
             // start-up at once instead of waiting for it; `run` keeps this attachment.
             builder.attach_signals();
             tokio::select! {
-                ready = setup(builder) => ready?.run().await,
+                ready = caught(setup(builder)) => match ready {
+                    Ok(ready) => ready?.run().await,
+                    Err(panic) => {
+                        tracing::error!("set-up {panic}; nothing was started");
+                        Err(Error::Panicked { message: panic.to_string().into() })
+                    }
+                },
                 () = shutdown.cancelled() => {
                     tracing::info!("shutdown requested during set-up; nothing was started");
                     Ok(())
@@ -262,6 +272,19 @@ impl Launcher {
         err_line(&format!("{}: error: {error}", self.name));
         ExitCode::from(error.exit_code())
     }
+}
+
+/// Polls `future`, turning a panic into `Err` with its message (`panicked: ...`).
+async fn caught<T>(future: impl Future<Output = T>) -> std::result::Result<T, Arc<str>> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    })
+    .await
 }
 
 /// The exit code for the outcome of [`DaemonBuilder::run`], printing an error to standard

@@ -32,6 +32,9 @@ fn main() -> ExitCode {
                 // Slow start-up: signals must still be handled while this runs.
                 tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
             }
+            if options.contains_key("setup_panic") {
+                panic!("set-up exploded: the cache is corrupt");
+            }
             if options.contains_key("setup_error") {
                 return Err(Error::other("set-up failed: database unreachable"));
             }
