@@ -402,3 +402,24 @@ fn a_panic_in_set_up_exits_70_with_its_message() {
     );
     assert_eq!(daemon.count("idle0: running"), 0, "{}", daemon.transcript());
 }
+
+#[test]
+fn a_crash_loop_logs_a_few_lines_a_second_and_counts_the_rest() {
+    let mut daemon = Process::start(FIXTURE, &["runs", "fail=3000", "max_restarts=100000"], &[]);
+    daemon.wait_for("flaky: run 3001");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    let logged = daemon.count("subsystem `flaky` failed: flaky failed on run");
+    let suppressed: usize = daemon
+        .output()
+        .iter()
+        .filter_map(|line| line.split("subsystem `flaky`: ").nth(1))
+        .filter_map(|rest| rest.split(" more failure(s)").next()?.parse::<usize>().ok())
+        .sum();
+    assert!(logged < 100, "{logged} failure lines for 3000 failures");
+    assert_eq!(
+        logged + suppressed,
+        3000,
+        "every failure is logged or counted"
+    );
+}

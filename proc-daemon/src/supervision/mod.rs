@@ -3,6 +3,7 @@
 
 pub(crate) mod health;
 pub(crate) mod lifecycle;
+pub(crate) mod log_budget;
 pub(crate) mod run;
 pub(crate) mod stop;
 pub(crate) mod supervisor;

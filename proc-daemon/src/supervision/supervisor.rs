@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::lifecycle::{record_failure, subsystem_started};
+use super::log_budget::LogBudget;
 use super::run::run_once;
 use crate::process::systemd;
 use crate::state::{Shared, SubsystemEntry};
@@ -44,6 +45,7 @@ struct RestartState {
     window: RestartWindow,
     backoff: Option<Backoff>,
     run_started: Instant,
+    log: LogBudget,
 }
 
 /// What follows a run.
@@ -87,6 +89,9 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
             Next::End => return,
             Next::Restart(delay) => {
                 if !delay.is_zero() && !wait_or_shutdown(delay, &this.shared).await {
+                    if let Some(state) = restart.as_deref_mut() {
+                        state.log.report(this.entry().name());
+                    }
                     this.entry()
                         .transition(SubsystemState::Stopped, None, &this.shared.events);
                     return;
@@ -105,6 +110,9 @@ fn after_run(
 ) -> Next {
     let name = entry.name();
     if shared.shutdown.is_shutdown() {
+        if let Some(state) = restart.as_deref_mut() {
+            state.log.report(name);
+        }
         match outcome {
             Ok(()) => entry.transition(SubsystemState::Stopped, None, &shared.events),
             Err(error) => {
@@ -126,13 +134,13 @@ fn after_run(
         Ok(()) => policy.restarts_after_success(),
         Err(_) => policy.restarts_after_failure(),
     };
-    if let Err(error) = &outcome {
-        tracing::error!(subsystem = name, "subsystem `{name}` failed: {error}");
-        systemd::status(&format!("subsystem `{name}` failed: {error}"));
-        #[cfg(feature = "console")]
-        crate::observe::console::failed(name, error);
-    }
     if !wants_restart {
+        if let Err(error) = &outcome {
+            log_failure(name, error);
+        }
+        if let Some(state) = restart.as_deref_mut() {
+            state.log.report(name);
+        }
         match outcome {
             Ok(()) => {
                 tracing::info!(subsystem = name, "subsystem `{name}` finished");
@@ -156,10 +164,16 @@ fn after_run(
             },
             // The first run's length does not matter: the backoff has not grown yet.
             run_started: now,
+            log: LogBudget::new(now),
         })
     });
+    let loud = state.log.admit(now, name);
     let error = outcome.err();
+    if loud && let Some(error) = &error {
+        log_failure(name, error);
+    }
     if !state.window.admit(now) {
+        state.log.report(name);
         let limit = entry.subsystem.restart_limit();
         let why = format!(
             "restarted more than {} times within {:?}; giving up",
@@ -182,15 +196,25 @@ fn after_run(
         }
         _ => Duration::ZERO,
     };
-    let shown = Duration::from_millis(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
-    tracing::warn!(
-        subsystem = name,
-        restarts,
-        "restarting subsystem `{name}` (restart {restarts}, after {shown:?})"
-    );
-    #[cfg(feature = "console")]
-    crate::observe::console::restarting(name, restarts, shown);
+    if loud {
+        let shown = Duration::from_millis(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        tracing::warn!(
+            subsystem = name,
+            restarts,
+            "restarting subsystem `{name}` (restart {restarts}, after {shown:?})"
+        );
+        #[cfg(feature = "console")]
+        crate::observe::console::restarting(name, restarts, shown);
+    }
     Next::Restart(delay)
+}
+
+/// A failed run, in the log, systemd's status line and the console.
+fn log_failure(name: &str, error: &Arc<str>) {
+    tracing::error!(subsystem = name, "subsystem `{name}` failed: {error}");
+    systemd::status(&format!("subsystem `{name}` failed: {error}"));
+    #[cfg(feature = "console")]
+    crate::observe::console::failed(name, error);
 }
 
 fn end_failed(entry: &SubsystemEntry, shared: &Arc<Shared>, error: &Arc<str>, why: &str) {
