@@ -128,3 +128,34 @@ fn rapid_rewrites_never_apply_a_partial_config_and_end_on_the_last() {
         daemon.transcript()
     );
 }
+
+#[test]
+fn a_writer_that_pauses_mid_file_is_waited_for() {
+    let dir = scratch_dir("reload-pause");
+    let config = dir.join("daemon.toml");
+    std::fs::write(&config, version(0, "info")).unwrap();
+    let mut daemon = start(&config, true);
+    daemon.wait_for("config: version 0");
+    daemon.wait_for("hot_reload: watching");
+
+    let text = version(1, "info");
+    let (head, tail) = text.split_at(text.find("end =").unwrap());
+    let mut file = std::fs::File::create(&config).unwrap();
+    file.write_all(head.as_bytes()).unwrap();
+    file.flush().unwrap();
+    // The writer pauses well past the 100 ms quiet period; its prefix is valid TOML.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    daemon.drain();
+    assert_eq!(
+        daemon.count("configuration reloaded"),
+        0,
+        "applied while still being written:\n{}",
+        daemon.transcript()
+    );
+    file.write_all(tail.as_bytes()).unwrap();
+    drop(file);
+    daemon.wait_for("config: version 1 timeout_ms=1001");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    assert_eq!(daemon.count("config: PARTIAL"), 0, "{}", daemon.transcript());
+}

@@ -3,8 +3,13 @@
 //! The directory is watched, not the file: editors that save by writing a new file and renaming
 //! it over the old one replace the inode a file watch would be on. Events for other files are
 //! ignored; a burst of events (truncate, write, write, close) is collapsed into one reload after
-//! the file has been quiet for a moment. A half-written file fails validation and is not
-//! applied; the write that completes it triggers the next reload.
+//! the file has been quiet for a moment.
+//!
+//! On Linux a reload waits for the writer to be done: inotify reports when a file opened for
+//! writing is closed, and when a file is renamed into place, so those are the events that
+//! count — a writer that pauses mid-file (longer than the quiet period) does not get its
+//! prefix applied. Elsewhere every modification counts; a half-written file then fails
+//! validation and is not applied, and the write that completes it triggers the next reload.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,25 @@ use crate::state::LiveConfig;
 
 /// How long the file must be quiet before it is read.
 const QUIET: Duration = Duration::from_millis(100);
+
+/// Whether an event says the file now holds what its writer meant it to.
+#[cfg(target_os = "linux")]
+const fn completes_a_write(kind: notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+    matches!(
+        kind,
+        notify::EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | notify::EventKind::Modify(ModifyKind::Name(
+                RenameMode::To | RenameMode::Both | RenameMode::Any
+            ))
+    )
+}
+
+/// Whether an event says the file changed (no close events to wait for here).
+#[cfg(not(target_os = "linux"))]
+const fn completes_a_write(kind: notify::EventKind) -> bool {
+    !matches!(kind, notify::EventKind::Access(_))
+}
 
 /// Watches the configuration file until dropped.
 pub(crate) struct ConfigWatcher {
@@ -49,7 +73,7 @@ pub(crate) fn watch(path: &Path, live: &Arc<LiveConfig>) -> Option<ConfigWatcher
                     .paths
                     .iter()
                     .any(|p| p.file_name() == Some(name.as_os_str()))
-                && !matches!(event.kind, notify::EventKind::Access(_))
+                && completes_a_write(event.kind)
             {
                 let _ = changes.send(());
             }
