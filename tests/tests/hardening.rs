@@ -423,3 +423,62 @@ fn a_crash_loop_logs_a_few_lines_a_second_and_counts_the_rest() {
         "every failure is logged or counted"
     );
 }
+
+#[test]
+fn a_non_root_daemons_default_socket_lives_in_a_private_directory() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: running the daemon as another user needs root");
+        return;
+    }
+    let dir = scratch_dir("ipc-private-default");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let program = dir.join("daemon");
+    std::fs::copy(FIXTURE, &program).unwrap();
+    let as_nobody = || {
+        let mut command = Command::new(&program);
+        command
+            .args(["idle", "count=1"])
+            .env("DAEMON_IPC_ENABLED", "true")
+            .env("TMPDIR", &dir)
+            .env_remove("RUNTIME_DIRECTORY")
+            .env_remove("XDG_RUNTIME_DIR")
+            .current_dir(&dir)
+            .uid(65_534)
+            .gid(65_534);
+        Process::spawn(command)
+    };
+    let private = dir.join("proc-daemon-65534");
+    let mut daemon = as_nobody();
+    daemon.wait_for(&format!(
+        "control socket listening on {}",
+        private.join("fixture.sock").display()
+    ));
+    let meta = std::fs::metadata(&private).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (65_534, 0o700));
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+
+    // Another user took the name first: the daemon does not use their directory.
+    std::fs::remove_dir_all(&private).unwrap();
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut squatted = as_nobody();
+    assert_eq!(
+        squatted.wait_exit(),
+        Exit::Code(1),
+        "{}",
+        squatted.transcript()
+    );
+    assert_eq!(
+        squatted.count(&format!(
+            "{} is not a private directory of uid 65534 (it is a directory, owned by uid 0, mode 777)",
+            private.display()
+        )),
+        1,
+        "{}",
+        squatted.transcript()
+    );
+}

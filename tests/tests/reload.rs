@@ -157,5 +157,10 @@ fn a_writer_that_pauses_mid_file_is_waited_for() {
     daemon.wait_for("config: version 1 timeout_ms=1001");
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
-    assert_eq!(daemon.count("config: PARTIAL"), 0, "{}", daemon.transcript());
+    assert_eq!(
+        daemon.count("config: PARTIAL"),
+        0,
+        "{}",
+        daemon.transcript()
+    );
 }

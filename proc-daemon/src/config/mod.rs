@@ -257,10 +257,21 @@ impl IpcConfig {
                 if unsafe { libc::geteuid() } == 0 {
                     PathBuf::from("/run")
                 } else {
-                    std::env::temp_dir()
+                    Self::private_fallback_dir()
                 }
             });
         dir.join(format!("{name}.sock"))
+    }
+
+    /// Where the default socket of a user with no runtime directory lives: a directory of its
+    /// own, `proc-daemon-<uid>` in the temporary directory, which the daemon makes with mode
+    /// 0700 — never the shared temporary directory itself, where any user could take the
+    /// socket's name first.
+    #[must_use]
+    pub fn private_fallback_dir() -> PathBuf {
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        std::env::temp_dir().join(format!("proc-daemon-{uid}"))
     }
 }
 

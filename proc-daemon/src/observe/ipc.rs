@@ -103,6 +103,10 @@ fn inode_of(path: &Path) -> Option<u64> {
 /// Binds the socket at `path` (replacing a stale one) and serves until shutdown starts.
 pub(crate) fn start(path: PathBuf, shared: Arc<Shared>) -> Result<IpcServer> {
     let fail = |problem: String| Error::other(format!("ipc socket {}: {problem}", path.display()));
+    if path.parent() == Some(crate::IpcConfig::private_fallback_dir().as_path()) {
+        socket_file::ensure_private_directory(&crate::IpcConfig::private_fallback_dir())
+            .map_err(fail)?;
+    }
     // A missing directory is reported by the bind below, as "cannot listen".
     if let Some(dir) = path.parent().filter(|dir| dir.is_dir()) {
         socket_file::check_directory(dir).map_err(fail)?;

@@ -28,6 +28,38 @@ pub(crate) fn check_directory(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Makes `dir` a private directory of this user (mode 0700), or checks that it is one: owned by
+/// this user, reachable by no one else, and not a symbolic link.
+pub(crate) fn ensure_private_directory(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt as _;
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => return Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(format!("cannot create directory {}: {err}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|err| format!("directory {}: {err}", dir.display()))?;
+    // SAFETY: geteuid has no preconditions.
+    let own = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != own || meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "{} is not a private directory of uid {own} (it is {}, owned by uid {}, mode {:o}); \
+             someone else may have made it: remove it, or set ipc.socket",
+            dir.display(),
+            if meta.file_type().is_symlink() {
+                "a symbolic link"
+            } else if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a directory"
+            },
+            meta.uid(),
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
 /// Binds a listening socket at `path` with mode 0600 from the instant it exists there.
 pub(crate) fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
     let dir = match path.parent() {
