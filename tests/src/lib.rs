@@ -55,6 +55,7 @@ impl Process {
     /// Starts `command` with the standard output it was given (standard error is read).
     pub fn spawn_with_stdout(mut command: Command) -> Self {
         command.stdin(Stdio::null()).stderr(Stdio::piped());
+        isolate_environment(&mut command);
         let mut child = command.spawn().unwrap_or_else(|e| {
             panic!(
                 "cannot start {}: {e}",
@@ -188,6 +189,16 @@ impl Process {
         (exit, start.elapsed())
     }
 
+    /// Sends `signal` and waits for the process to exit; the time is measured from just before
+    /// the signal was sent, so a lower bound on it cannot fail because the daemon saw the
+    /// signal before `kill` returned.
+    pub fn signal_and_wait_exit(&mut self, signal: i32) -> (Exit, Duration) {
+        let sent = Instant::now();
+        self.signal(signal);
+        let (exit, _) = self.wait_exit_timed(PATIENCE);
+        (exit, sent.elapsed())
+    }
+
     /// Waits for the process to exit and returns how.
     pub fn wait_exit(&mut self) -> Exit {
         self.wait_exit_timed(PATIENCE).0
@@ -308,6 +319,32 @@ pub fn broken_pipe() -> Stdio {
     let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     drop(read);
     Stdio::from(write)
+}
+
+/// Variables of the test runner's own environment that would change what a daemon does: they
+/// reach it only when a test sets them.
+fn isolate_environment(command: &mut Command) {
+    let chosen: Vec<std::ffi::OsString> =
+        command.get_envs().map(|(key, _)| key.to_owned()).collect();
+    for (key, _) in std::env::vars_os() {
+        let Some(name) = key.to_str() else { continue };
+        let steering = name.starts_with("DAEMON_")
+            || name.starts_with("FIXTURE_")
+            || matches!(
+                name,
+                "RUST_LOG"
+                    | "NOTIFY_SOCKET"
+                    | "WATCHDOG_USEC"
+                    | "WATCHDOG_PID"
+                    | "LISTEN_FDS"
+                    | "LISTEN_PID"
+                    | "LISTEN_FDNAMES"
+                    | "RUNTIME_DIRECTORY"
+            );
+        if steering && !chosen.contains(&key) {
+            command.env_remove(&key);
+        }
+    }
 }
 
 /// A fresh, empty directory for one test.

@@ -152,6 +152,7 @@ fn malformed_and_oversized_requests_get_4xx_and_change_nothing() {
     let (code, _) = read_response(&mut connection);
     assert_eq!(code, 431, "headers over 16 KiB");
     assert_eq!(get(&address, "/healthz").0, 200);
+    daemon.drain();
     assert_eq!(daemon.count("idle0: cancelled"), 0);
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0));
@@ -224,13 +225,12 @@ fn status_and_metrics_show_a_health_check_restart() {
     let flag = dir.join("unhealthy");
     let flag_arg = format!("unhealthy_when={}", flag.display());
     let (mut daemon, address) = start(
-        &["health", &flag_arg],
+        &["health", &flag_arg, "recover_on_restart=1"],
         &[("DAEMON_MONITORING_HEALTH_CHECK_FAILURES", "2")],
     );
     daemon.wait_for("checked: run 1");
     std::fs::write(&flag, "").unwrap();
     daemon.wait_for("checked: cancelled in run 1");
-    std::fs::remove_file(&flag).unwrap();
     daemon.wait_for("checked: run 2");
     let (_, body) = get(&address, "/status");
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -317,6 +317,7 @@ fn a_subsystem_can_hold_readiness_until_its_set_up_is_done() {
             "not ready: subsystem `slow_binder` is not ready yet\n".to_owned()
         )
     );
+    daemon.drain();
     assert_eq!(
         daemon.count("all 1 subsystem(s) are running"),
         0,

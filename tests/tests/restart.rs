@@ -110,6 +110,7 @@ fn a_non_critical_failure_leaves_the_daemon_running() {
     );
     daemon.wait_for("subsystem `flaky` failed and will not be restarted");
     daemon.wait_for("steady: running");
+    daemon.drain();
     assert_eq!(daemon.count("steady: cancelled"), 0);
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());

@@ -76,13 +76,13 @@ fn ready_watchdog_reload_and_stopping_in_order() {
         ready.starts_with("READY=1\nSTATUS=running 2 subsystem(s)"),
         "{ready}"
     );
-    assert_eq!(
-        daemon.count("idle0: running") + daemon.count("idle1: running"),
-        daemon.count(": running")
-    );
+    // READY=1 is sent once both runs have started (their own first lines may follow it).
+    daemon.wait_for("idle0: running");
+    daemon.wait_for("idle1: running");
 
     // WATCHDOG_USEC = 200 ms: a ping every 100 ms. Generous bounds: five pings neither
-    // flooding (< 40 ms apart on average) nor starving (the socket's read timeout).
+    // flooding (< 40 ms apart on average) nor starving (200 ms apart would let systemd's
+    // watchdog fire).
     while systemd.pings().len() < 6 {
         systemd.receive(&mut daemon);
     }
@@ -91,6 +91,10 @@ fn ready_watchdog_reload_and_stopping_in_order() {
     assert!(
         average >= Duration::from_millis(40),
         "pinging too fast: {average:?}"
+    );
+    assert!(
+        average < Duration::from_millis(200),
+        "pinging too slowly for WATCHDOG_USEC=200000: {average:?}"
     );
 
     daemon.signal(libc::SIGHUP);

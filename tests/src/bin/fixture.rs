@@ -151,6 +151,11 @@ fn build(
             );
             let runs = Arc::new(AtomicU32::new(0));
             let blocks = options.contains_key("check_blocks");
+            // A restarted run clears the flag itself, before its first health check: exactly
+            // one health-check restart, however late the test is.
+            let recover = options
+                .contains_key("recover_on_restart")
+                .then(|| flag.clone());
             daemon
                 .with_subsystem_fn("ticker", |shutdown| async move {
                     // Shows time passing, so a test can wait for many intervals without sleeping.
@@ -166,6 +171,11 @@ fn build(
                 .with_subsystem(
                     SubsystemFn::new("checked", move |shutdown: ShutdownHandle| {
                         let run = runs.fetch_add(1, Ordering::SeqCst) + 1;
+                        if run > 1
+                            && let Some(flag) = &recover
+                        {
+                            let _ = std::fs::remove_file(flag);
+                        }
                         async move {
                             println!("checked: run {run}");
                             shutdown.cancelled().await;
