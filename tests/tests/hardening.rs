@@ -482,3 +482,38 @@ fn a_non_root_daemons_default_socket_lives_in_a_private_directory() {
         squatted.transcript()
     );
 }
+
+#[test]
+fn every_line_logged_before_exit_reaches_the_log_file() {
+    let dir = scratch_dir("log-burst");
+    let log = dir.join("d.log");
+    let mut daemon = Process::start(
+        FIXTURE,
+        &["idle", "count=1", "stop_burst=100000"],
+        &[
+            ("DAEMON_LOGGING_FILE", log.to_str().unwrap()),
+            // Many rotations on the way (each renames every file), and room for every line.
+            ("DAEMON_LOGGING_MAX_FILE_SIZE", "8192"),
+            ("DAEMON_LOGGING_MAX_FILES", "1000"),
+        ],
+    );
+    daemon.wait_for("idle0: running");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    let burst = text
+        .lines()
+        .filter(|line| line.contains("burst line "))
+        .count();
+    assert_eq!(burst, 100_000, "lines lost at exit");
+    assert!(text.contains("stopped cleanly"), "the last line is missing");
+    assert_eq!(
+        daemon.count("could not be written"),
+        0,
+        "{}",
+        daemon.transcript()
+    );
+}

@@ -44,16 +44,24 @@ impl LogFile {
             self.file = None;
         }
         if self.file.is_none() {
-            // `FileRotate` opens by path and would follow a link planted there; the file is
-            // made (or checked) here first, never through a link and only if it is ours.
+            // The file is made (or checked) here first, never through a link and only if it
+            // is ours; `FileRotate` would otherwise panic on a missing directory.
             check_ours(&self.path)?;
+            // Its own opens (after each rotation) never follow a link either.
+            let mut options = std::fs::OpenOptions::new();
+            options
+                .read(true)
+                .create(true)
+                .append(true)
+                .mode(0o640)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
             self.file = Some(FileRotate::new(
                 &self.path,
                 // Rotated files, besides the one being written.
                 AppendCount::new(self.max_files - 1),
                 ContentLimit::BytesSurpassed(self.max_size),
                 Compression::None,
-                None,
+                Some(options),
             ));
         }
         Ok(self.file.as_mut().expect("opened above"))

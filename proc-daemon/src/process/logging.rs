@@ -5,7 +5,6 @@
 use std::io::IsTerminal;
 use std::sync::{Mutex, OnceLock};
 
-use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use tracing_subscriber::layer::SubscriberExt;
@@ -17,7 +16,10 @@ use crate::{Config, LogLevel};
 static FILTER: OnceLock<reload::Handle<Filter, Registry>> = OnceLock::new();
 
 /// Keeps the log file's writer thread alive; dropping it flushes every pending line.
-static FILE_WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+static FILE_WRITER: Mutex<Option<crate::process::log_writer::Writer>> = Mutex::new(None);
+
+/// How long the exit waits for queued lines to reach the log file.
+const FLUSH_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `RUST_LOG` if set and valid, else `logging.level`.
 fn filter_for(config: &Config) -> Filter {
@@ -53,16 +55,30 @@ pub fn init(config: &Config) -> bool {
     let (filter, handle) = reload::Layer::new(filter_for(config));
     let (writer, guard, color) = match &logging.file {
         Some(path) => {
-            // Lines are handed to a writer thread; `lossy(false)` makes a burst wait rather than
-            // drop lines.
+            // Lines are handed to a writer thread; a burst waits rather than drops lines.
             let file = crate::process::log_file::LogFile::new(
                 path.clone(),
                 logging.max_file_size,
                 logging.max_files,
             );
-            let (writer, guard): (NonBlocking, WorkerGuard) =
-                NonBlockingBuilder::default().lossy(false).finish(file);
-            (BoxMakeWriter::new(writer), Some(guard), false)
+            match crate::process::log_writer::start(file) {
+                Ok((queue, writer)) => (
+                    BoxMakeWriter::new(move || queue.clone()),
+                    Some(writer),
+                    false,
+                ),
+                Err(err) => {
+                    crate::process::output::err_line(&format!(
+                        "proc-daemon: cannot start the log writer for {}: {err}; logging to standard error",
+                        path.display()
+                    ));
+                    (
+                        BoxMakeWriter::new(std::io::stderr),
+                        None,
+                        colour_on_stderr(config),
+                    )
+                }
+            }
         }
         None => (
             BoxMakeWriter::new(std::io::stderr),
@@ -107,11 +123,13 @@ pub(crate) fn colour_on_stderr(config: &Config) -> bool {
         && std::io::stderr().is_terminal()
 }
 
-/// Writes out every pending line of the log file (the process is about to exit). Later lines
-/// are dropped, so call it last.
+/// Writes out every pending line of the log file (the process is about to exit), or says on
+/// standard error how many could not be written.
 pub(crate) fn flush() {
-    if let Ok(mut guard) = FILE_WRITER.try_lock() {
-        drop(guard.take());
+    if let Ok(guard) = FILE_WRITER.try_lock()
+        && let Some(writer) = guard.as_ref()
+    {
+        writer.finish(FLUSH_BUDGET);
     }
 }
 

@@ -57,10 +57,15 @@ fn build(
     match scenario {
         "idle" => {
             let count = option(options, "count", 2u32);
+            // Lines logged as the daemon stops: the exit must still write every one.
+            let stop_burst = option(options, "stop_burst", 0u32);
             (0..count).fold(daemon, |daemon, i| {
                 daemon.with_subsystem_fn(&format!("idle{i}"), move |shutdown| async move {
                     println!("idle{i}: running");
                     shutdown.cancelled().await;
+                    for line in 0..stop_burst {
+                        tracing::info!("burst line {line}");
+                    }
                     println!("idle{i}: cancelled");
                     Ok(())
                 })
