@@ -88,3 +88,40 @@ fn span_directives_work_with_env_filter() {
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0));
 }
+
+#[test]
+fn the_published_performance_keys_act_or_are_named_in_a_warning() {
+    let mut daemon = Process::start(
+        FIXTURE,
+        &["idle", "count=1"],
+        &[
+            ("DAEMON_PERFORMANCE_MEMORY_POOL_SIZE", "1048576"),
+            ("DAEMON_PERFORMANCE_NUMA_AWARE", "true"),
+            ("DAEMON_PERFORMANCE_LOCK_FREE", "true"),
+        ],
+    );
+    daemon.wait_for("idle0: running");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    // No test build installs mimalloc.
+    assert_eq!(
+        daemon.count("performance.memory_pool_size is ignored: reserving memory needs proc-daemon's `mimalloc` feature"),
+        1,
+        "{}",
+        daemon.transcript()
+    );
+    let lock_free_warned = daemon.count(
+        "performance.lock_free is ignored: the lock-free event queue needs proc-daemon's `lockfree-coordination` feature",
+    );
+    assert_eq!(
+        lock_free_warned,
+        usize::from(cfg!(not(feature = "lockfree-coordination")))
+    );
+    let numa_warned = daemon.count(
+        "performance.numa_aware is ignored: placing threads on NUMA nodes needs proc-daemon's `scheduler-hints` feature",
+    );
+    assert_eq!(
+        numa_warned,
+        usize::from(cfg!(not(feature = "scheduler-hints")))
+    );
+}

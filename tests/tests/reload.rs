@@ -170,3 +170,17 @@ fn a_writer_that_pauses_mid_file_is_waited_for() {
         daemon.transcript()
     );
 }
+
+#[test]
+fn hot_reload_without_a_config_file_says_there_is_nothing_to_watch() {
+    let mut daemon = Process::start(
+        FIXTURE,
+        &["idle", "count=1"],
+        &[("DAEMON_HOT_RELOAD", "true")],
+    );
+    daemon.wait_for(
+        "hot_reload = true, but the configuration was not read from a file (defaults and environment only); there is nothing to watch",
+    );
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+}

@@ -1,12 +1,12 @@
-//! Several subsystems with different restart policies: one serves until shutdown, one fails
-//! twice and recovers under exponential backoff, one runs once at start-up, one is
-//! health-checked. Settings come from `examples/daemon.toml`, including the application's own
-//! `[app]` table.
-//!
-//! ```text
-//! cargo run -p examples --bin comprehensive
-//! cargo run -p examples --bin comprehensive -- --config other.toml
-//! ```
+// Several subsystems with different restart policies: one serves until shutdown, one fails
+// twice and recovers under exponential backoff, one runs once at start-up, one is
+// health-checked. Settings come from `examples/daemon.toml`, including the application's own
+// `[app]` table.
+//
+// ```text
+// cargo run -p examples --bin comprehensive
+// cargo run -p examples --bin comprehensive -- --config other.toml
+// ```
 
 use std::io::Write as _; // writeln! to a closed stdout returns an error; println! would panic
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -1,12 +1,12 @@
-//! Hot reload: the greeter reads its greeting and pace from the `[app]` table of
-//! `examples/hot_reload.toml` and follows every change of that file while it runs — no restart,
-//! no signal. A broken edit is logged with its file, line and column, and the last good
-//! configuration stays in force. (SIGHUP reloads too, with or without `hot_reload`.)
-//!
-//! ```text
-//! cargo run -p examples --bin hot_reload
-//! # in another terminal: edit examples/hot_reload.toml, e.g. greeting = "bonjour"
-//! ```
+// Hot reload: the greeter reads its greeting and pace from the `[app]` table of
+// `examples/hot_reload.toml` and follows every change of that file while it runs — no restart,
+// no signal. A broken edit is logged with its file, line and column, and the last good
+// configuration stays in force. (SIGHUP reloads too, with or without `hot_reload`.)
+//
+// ```text
+// cargo run -p examples --bin hot_reload
+// # in another terminal: edit examples/hot_reload.toml, e.g. greeting = "bonjour"
+// ```
 
 use std::io::Write as _; // writeln! to a closed stdout returns an error; println! would panic
 use std::time::Duration;

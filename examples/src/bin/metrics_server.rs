@@ -1,11 +1,11 @@
-//! A daemon that exposes its probes and metrics on the admin endpoint: `/healthz`, `/readyz`,
-//! `/status`, `/metrics`. `deploy/` has a matching systemd unit (`Type=notify-reload`, watchdog)
-//! and Kubernetes manifest (probes, grace period).
-//!
-//! ```text
-//! cargo run -p examples --bin metrics_server
-//! curl -s localhost:9090/metrics
-//! ```
+// A daemon that exposes its probes and metrics on the admin endpoint: `/healthz`, `/readyz`,
+// `/status`, `/metrics`. `deploy/` has a matching systemd unit (`Type=notify-reload`, watchdog)
+// and Kubernetes manifest (probes, grace period).
+//
+// ```text
+// cargo run -p examples --bin metrics_server
+// curl -s localhost:9090/metrics
+// ```
 
 use std::io::Write as _; // writeln! to a closed stdout returns an error; println! would panic
 use std::sync::atomic::{AtomicU64, Ordering};

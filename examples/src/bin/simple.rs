@@ -1,10 +1,10 @@
-//! The smallest useful daemon: one worker loop that stops cleanly on SIGTERM or Ctrl-C.
-//!
-//! ```text
-//! cargo run -p examples --bin simple
-//! ```
-//!
-//! `builder.rs` is the same daemon written without the macros.
+// The smallest useful daemon: one worker loop that stops cleanly on SIGTERM or Ctrl-C.
+//
+// ```text
+// cargo run -p examples --bin simple
+// ```
+//
+// `builder.rs` is the same daemon written without the macros.
 
 use std::io::Write as _; // writeln! to a closed stdout returns an error; println! would panic
 use std::time::Duration;

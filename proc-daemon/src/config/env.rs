@@ -81,6 +81,18 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.performance.cpu_affinity = parse_cpu_list(v)?;
         Ok(())
     }),
+    ("performance.memory_pool_size", |c, v| {
+        c.performance.memory_pool_size = parse_int(v)?;
+        Ok(())
+    }),
+    ("performance.numa_aware", |c, v| {
+        c.performance.numa_aware = parse_bool(v)?;
+        Ok(())
+    }),
+    ("performance.lock_free", |c, v| {
+        c.performance.lock_free = parse_bool(v)?;
+        Ok(())
+    }),
     ("performance.thread_pinning", |c, v| {
         c.performance.thread_pinning = parse_bool(v)?;
         Ok(())
@@ -150,7 +162,7 @@ fn check_cpu(cpu: usize) -> Result<usize, String> {
     Ok(cpu)
 }
 
-fn parse_cpu_list(value: &str) -> Result<Vec<usize>, String> {
+pub(crate) fn parse_cpu_list(value: &str) -> Result<Vec<usize>, String> {
     let expected = || format!("expected CPU numbers and ranges like \"0,2,4-7\", found {value:?}");
     let mut cpus = Vec::new();
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -316,6 +328,9 @@ mod tests {
             "performance.nice",
             "performance.cpu_affinity",
             "performance.thread_pinning",
+            "performance.memory_pool_size",
+            "performance.numa_aware",
+            "performance.lock_free",
             "monitoring.health_checks",
             "monitoring.health_check_interval_ms",
             "monitoring.health_check_failures",

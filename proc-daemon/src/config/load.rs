@@ -17,6 +17,9 @@ pub struct ConfigSource {
     pub file_keys: Vec<String>,
     /// The environment variables that overrode a value, in the order applied.
     pub env: Vec<EnvOverride>,
+    /// Keys set by no one whose value follows from one that was (`shutdown.force_timeout_ms`
+    /// after `shutdown.timeout_ms`).
+    pub derived: Vec<String>,
 }
 
 impl ConfigSource {
@@ -32,12 +35,16 @@ pub(crate) fn load(path: Option<&Path>, env_prefix: &str) -> Result<(Config, Con
         None => (Config::default(), Vec::new()),
     };
     let env = apply_env(&mut config, env_prefix)?;
+    let derived = super::deadlines::derive_unset(&mut config, |key| {
+        file_keys.iter().any(|k| k == key) || env.iter().any(|o| o.key == key)
+    });
     config.validate()?;
     Ok((
         config,
         ConfigSource {
             file: path.map(Path::to_path_buf),
             file_keys,
+            derived,
             env,
         },
     ))

@@ -26,6 +26,9 @@
 //! nice = 5            # scheduler hints, `scheduler-hints` feature: process nice value,
 //! cpu_affinity = [0, 1]   # the CPUs the process may use,
 //! thread_pinning = false  # one CPU per runtime thread
+//! memory_pool_size = 1048576  # bytes reserved for the allocator at start (`mimalloc`)
+//! numa_aware = false      # worker threads placed on NUMA nodes in turn (`scheduler-hints`)
+//! lock_free = false       # lifecycle events on the lock-free queue (`lockfree-coordination`)
 //!
 //! [monitoring]
 //! health_checks = true            # false: no subsystem's health check runs
@@ -43,6 +46,7 @@
 //! ```
 
 mod builder;
+mod deadlines;
 mod diagnostics;
 mod env;
 mod load;
@@ -59,6 +63,8 @@ use serde::{Deserialize, Serialize};
 
 pub use builder::ConfigBuilder;
 pub use env::EnvOverride;
+#[cfg(feature = "scheduler-hints")]
+pub(crate) use env::parse_cpu_list;
 pub use load::{ConfigSource, MAX_CONFIG_BYTES};
 pub(crate) use log_filter::{Filter, parse_filter};
 pub use log_filter::{LogFilter, check_filter};
@@ -166,6 +172,18 @@ pub struct PerformanceConfig {
     /// Pin each runtime thread to one CPU, round-robin over the CPUs the process may use, so
     /// workers stop migrating between cores.
     pub thread_pinning: bool,
+    /// Bytes of address space reserved for the allocator at start-up (0: none), so a daemon's
+    /// first allocations do not each go to the kernel. With the `mimalloc` feature, reserved
+    /// through mimalloc's arena API (not committed until used); otherwise a warning at start.
+    pub memory_pool_size: u64,
+    /// Place the runtime's worker threads on the machine's NUMA nodes in turn (each thread may
+    /// run on the CPUs of its node), so a worker's memory stays local. Needs the
+    /// `scheduler-hints` feature; otherwise a warning at start. `thread_pinning` overrides it.
+    pub numa_aware: bool,
+    /// Carry lifecycle events on the lock-free queue from the start, as if
+    /// `DaemonHandle::enable_events` had been called. Needs the `lockfree-coordination`
+    /// feature; otherwise a warning at start.
+    pub lock_free: bool,
 }
 
 /// `[monitoring]`.
@@ -440,7 +458,14 @@ impl Config {
     /// # Errors
     /// [`Error::Config`] with `origin:line:column: key: problem`, or the rule a value breaks.
     pub fn from_toml_str(origin: &str, text: &str) -> Result<Self> {
-        let config = load::parse_str(origin, text)?;
+        let mut config = load::parse_str(origin, text)?;
+        // It parsed as a `Config`, so it parses as a table.
+        let table: toml::Table = toml::from_str(text).unwrap_or_default();
+        let keys: Vec<String> = load::flatten(&table)
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        deadlines::derive_unset(&mut config, |key| keys.iter().any(|k| k == key));
         config.validate()?;
         Ok(config)
     }

@@ -26,6 +26,9 @@ fn render(config: &Config, source: &ConfigSource) -> String {
         return String::new();
     };
     let origin = |key: &str| -> String {
+        if source.derived.iter().any(|k| k == key) {
+            return "derived from the deadline before it".to_owned();
+        }
         if let Some(env) = source.env.iter().rev().find(|o| o.key == key) {
             return format!("env {}", env.variable);
         }
@@ -76,8 +79,13 @@ mod tests {
                 variable: "DAEMON_LOGGING_LEVEL".into(),
                 key: "logging.level".into(),
             }],
+            derived: vec!["shutdown.kill_timeout_ms".into()],
         };
         let text = config.render_with_origins(&source);
+        assert!(
+            text.contains("kill_timeout_ms = 15000  # derived from the deadline before it"),
+            "{text}"
+        );
         assert!(
             text.contains("timeout_ms = 3000  # file daemon.toml"),
             "{text}"
@@ -87,7 +95,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("kill_timeout_ms = 15000  # default"),
+            text.contains("force_timeout_ms = 10000  # default"),
             "{text}"
         );
         assert!(

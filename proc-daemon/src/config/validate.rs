@@ -73,6 +73,11 @@ impl Config {
                 "monitoring.metrics_interval_ms must be greater than 0",
             ));
         }
+        if self.hot_reload && !cfg!(feature = "config-watch") {
+            return Err(Error::config(
+                "hot_reload = true needs proc-daemon's `config-watch` feature",
+            ));
+        }
         if self.monitoring.track_resources && !cfg!(feature = "metrics") {
             return Err(Error::config(
                 "monitoring.track_resources = true needs proc-daemon's `metrics` feature",
@@ -128,6 +133,12 @@ impl PerformanceConfig {
                 "performance.nice ({nice}) must be between -20 and 19"
             )));
         }
+        if self.memory_pool_size > MAX_MEMORY_POOL {
+            return Err(Error::config(format!(
+                "performance.memory_pool_size ({}) must be at most {MAX_MEMORY_POOL} (1 TiB)",
+                self.memory_pool_size
+            )));
+        }
         if let Some(cpu) = self.cpu_affinity.iter().find(|&&cpu| cpu >= MAX_CPUS) {
             return Err(Error::config(format!(
                 "performance.cpu_affinity: CPU {cpu} is out of range (at most {})",
@@ -143,6 +154,9 @@ impl PerformanceConfig {
         Ok(())
     }
 }
+
+/// The largest `performance.memory_pool_size`: 1 TiB.
+const MAX_MEMORY_POOL: u64 = 1 << 40;
 
 /// The size of the kernel's CPU set (`CPU_SETSIZE`).
 pub(super) const MAX_CPUS: usize = 1024;
@@ -197,6 +211,20 @@ fn check_writable_location(key: &str, path: &std::path::Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(not(feature = "config-watch"))]
+    #[test]
+    fn hot_reload_without_the_feature_is_an_error() {
+        let config = Config {
+            hot_reload: true,
+            ..Config::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("hot_reload = true needs proc-daemon's `config-watch` feature"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn deadlines_and_intervals_are_bounded() {

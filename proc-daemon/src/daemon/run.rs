@@ -9,7 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use super::DaemonBuilder;
 use crate::process::pidfile::PidFile;
-use crate::process::{logging, signal, systemd, watcher};
+use crate::process::{logging, signal, systemd};
 use crate::state::{Shared, ShutdownReason};
 use crate::supervision::lifecycle::{Running, request_shutdown, subsystem_started};
 use crate::supervision::stop::shut_down;
@@ -39,6 +39,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
     crate::observe::console::init(&shared.config.get());
     #[cfg(feature = "scheduler-hints")]
     crate::process::scheduler::apply_process_hints(&shared.config.get());
+    crate::process::tuning::apply(&shared);
     // The lock taken before set-up, unless set-up chose another PID file.
     let _pid_file = match (locked_pid_file, pid_file) {
         (Some(locked), Some(path)) if locked.path() == path => Some(locked),
@@ -61,9 +62,19 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
             .then(|| crate::ipc::start(config.ipc.socket_path(&config.name), shared.clone()))
             .transpose()?
     };
+    #[cfg(feature = "config-watch")]
     let _watcher = match shared.config.origin().path {
-        Some(path) if shared.config.get().hot_reload => watcher::watch(&path, &shared.config),
-        _ => None,
+        Some(path) if shared.config.get().hot_reload => {
+            crate::process::watcher::watch(&path, &shared.config)
+        }
+        _ => {
+            if shared.config.get().hot_reload {
+                tracing::warn!(
+                    "hot_reload = true, but the configuration was not read from a file (defaults and environment only); there is nothing to watch"
+                );
+            }
+            None
+        }
     };
 
     let tracker = TaskTracker::new();

@@ -33,6 +33,37 @@ pub const fn name() -> &'static str {
     }
 }
 
+/// Reserves `bytes` of address space for the allocator up front (`performance.memory_pool_size`):
+/// mimalloc serves allocations from the reserved area before asking the kernel again. The memory
+/// is not committed until used.
+///
+/// # Errors
+/// Why not: the allocator in use cannot reserve (a build without `mimalloc`), or the reservation
+/// failed (the error code).
+pub(crate) fn reserve(bytes: u64) -> Result<(), String> {
+    #[cfg(all(feature = "mimalloc", not(feature = "heap-profiling")))]
+    {
+        let size = usize::try_from(bytes)
+            .map_err(|_| format!("{bytes} bytes do not fit the address space"))?;
+        // SAFETY: reserves address space; a null arena id asks for none back.
+        let code = unsafe {
+            libmimalloc_sys::mi_reserve_os_memory_ex(size, false, true, false, std::ptr::null_mut())
+        };
+        if code == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "mimalloc could not reserve {bytes} bytes (error {code})"
+            ))
+        }
+    }
+    #[cfg(not(all(feature = "mimalloc", not(feature = "heap-profiling"))))]
+    {
+        let _ = bytes;
+        Err("reserving memory needs proc-daemon's `mimalloc` feature (the system allocator has no reservation)".to_owned())
+    }
+}
+
 #[cfg(all(test, feature = "mimalloc"))]
 mod tests {
     #[test]
@@ -44,5 +75,13 @@ mod tests {
             assert!(libmimalloc_sys::mi_is_in_heap_region(boxed.as_ptr().cast()));
             assert!(libmimalloc_sys::mi_is_in_heap_region(vec.as_ptr().cast()));
         }
+    }
+
+    #[test]
+    fn a_memory_pool_is_reserved_and_then_serves_allocations() {
+        super::reserve(64 << 20).unwrap();
+        let big = vec![1u8; 16 << 20];
+        // SAFETY: mi_is_in_heap_region only compares the pointer with mimalloc's regions.
+        assert!(unsafe { libmimalloc_sys::mi_is_in_heap_region(big.as_ptr().cast()) });
     }
 }

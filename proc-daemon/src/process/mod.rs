@@ -20,5 +20,7 @@ pub(crate) mod socket_file;
 #[cfg(any(feature = "admin", feature = "metrics"))]
 pub(crate) mod stats;
 pub(crate) mod systemd;
+pub(crate) mod tuning;
 pub(crate) mod watchdog;
+#[cfg(feature = "config-watch")]
 pub(crate) mod watcher;

@@ -24,6 +24,7 @@
 //! assert_eq!(cpus.len(), 1); // a worker runs on exactly one CPU
 //! ```
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -36,12 +37,10 @@ static RUNTIME_HINTS_APPLIED: AtomicBool = AtomicBool::new(false);
 /// (threads started later inherit them). Refusals are logged at debug level.
 pub fn apply_process_hints(config: &Config) {
     let performance = &config.performance;
-    if performance.thread_pinning && !RUNTIME_HINTS_APPLIED.load(Ordering::Relaxed) {
-        tracing::warn!(
-            "performance.thread_pinning only pins runtimes built by proc_daemon::build_runtime \
-             (what #[daemon] and Launcher use) or with scheduler::apply_runtime_hints; \
-             this daemon runs on a runtime built without it"
-        );
+    if let Some(warning) =
+        unapplied_runtime_hint(performance, RUNTIME_HINTS_APPLIED.load(Ordering::Relaxed))
+    {
+        tracing::warn!("{warning}");
     }
     if performance.nice.is_none() && performance.cpu_affinity.is_empty() {
         return;
@@ -70,8 +69,14 @@ pub fn apply_process_hints(config: &Config) {
 /// round-robin over the CPUs the process may use when the thread starts. It takes tokio's
 /// runtime `Builder` (a public dependency type) for programs that build their runtime
 /// themselves.
+///
+/// With `performance.numa_aware` (and no `thread_pinning`), places the threads on the machine's
+/// NUMA nodes in turn: each may run on the CPUs of its node.
 pub fn apply_runtime_hints(builder: &mut tokio::runtime::Builder, config: &Config) {
     if !config.performance.thread_pinning {
+        if config.performance.numa_aware {
+            place_on_numa_nodes(builder, numa_nodes(Path::new("/sys")));
+        }
         return;
     }
     RUNTIME_HINTS_APPLIED.store(true, Ordering::Relaxed);
@@ -86,6 +91,79 @@ pub fn apply_runtime_hints(builder: &mut tokio::runtime::Builder, config: &Confi
             tracing::debug!("scheduler hint: pinning a runtime thread to CPU {cpu} refused: {err}");
         }
     });
+}
+
+/// The warning for a runtime hint that asks for a runtime built with the hints, when none was
+/// (`hinted_runtime`).
+fn unapplied_runtime_hint(
+    performance: &crate::PerformanceConfig,
+    hinted_runtime: bool,
+) -> Option<&'static str> {
+    if hinted_runtime {
+        None
+    } else if performance.thread_pinning {
+        Some(
+            "performance.thread_pinning only pins runtimes built by proc_daemon::build_runtime \
+             (what #[daemon] and Launcher use) or with scheduler::apply_runtime_hints; this \
+             daemon runs on a runtime built without it",
+        )
+    } else if performance.numa_aware {
+        Some(
+            "performance.numa_aware only places the threads of runtimes built by \
+             proc_daemon::build_runtime or with scheduler::apply_runtime_hints; this daemon \
+             runs on a runtime built without it",
+        )
+    } else {
+        None
+    }
+}
+
+/// Each thread the runtime starts may run on the CPUs of the next node of `nodes`.
+fn place_on_numa_nodes(builder: &mut tokio::runtime::Builder, nodes: Vec<Vec<usize>>) {
+    if nodes.is_empty() {
+        tracing::warn!(
+            "performance.numa_aware: no NUMA nodes found under /sys/devices/system/node; threads are not placed"
+        );
+        return;
+    }
+    RUNTIME_HINTS_APPLIED.store(true, Ordering::Relaxed);
+    tracing::debug!(
+        "performance.numa_aware: placing runtime threads on {} NUMA node(s)",
+        nodes.len()
+    );
+    let next = AtomicUsize::new(0);
+    builder.on_thread_start(move || {
+        let node = &nodes[next.fetch_add(1, Ordering::Relaxed) % nodes.len()];
+        if let Err(err) = set_affinity(0, node) {
+            tracing::debug!(
+                "scheduler hint: placing a runtime thread on CPUs {node:?} refused: {err}"
+            );
+        }
+    });
+}
+
+/// The CPUs of each NUMA node, from `<sys>/devices/system/node/node<N>/cpulist`, in node order;
+/// nodes without CPUs are left out.
+fn numa_nodes(sys: &Path) -> Vec<Vec<usize>> {
+    let Ok(entries) = std::fs::read_dir(sys.join("devices/system/node")) else {
+        return Vec::new();
+    };
+    let mut nodes: Vec<(usize, Vec<usize>)> = entries
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let number: usize = entry
+                .file_name()
+                .to_str()?
+                .strip_prefix("node")?
+                .parse()
+                .ok()?;
+            let list = std::fs::read_to_string(entry.path().join("cpulist")).ok()?;
+            let cpus = crate::config::parse_cpu_list(list.trim()).ok()?;
+            (!cpus.is_empty()).then_some((number, cpus))
+        })
+        .collect();
+    nodes.sort();
+    nodes.into_iter().map(|(_, cpus)| cpus).collect()
 }
 
 /// The CPUs the calling thread may run on.
@@ -169,33 +247,59 @@ mod tests {
     }
 
     #[test]
-    fn pinning_without_a_hinted_runtime_is_warned_about() {
-        #[derive(Clone, Default)]
-        struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for Captured {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .finish();
+    fn hints_without_a_hinted_runtime_are_warned_about() {
         let mut config = Config::default();
-        config.performance.thread_pinning = true;
-        // No test in this binary builds a runtime with the hints.
-        tracing::subscriber::with_default(subscriber, || apply_process_hints(&config));
-        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(unapplied_runtime_hint(&config.performance, false), None);
+        config.performance.numa_aware = true;
         assert!(
-            logged.contains(
+            unapplied_runtime_hint(&config.performance, false)
+                .unwrap()
+                .starts_with("performance.numa_aware only places")
+        );
+        config.performance.thread_pinning = true;
+        let warning = unapplied_runtime_hint(&config.performance, false).unwrap();
+        assert!(
+            warning.starts_with(
                 "performance.thread_pinning only pins runtimes built by proc_daemon::build_runtime"
             ),
-            "{logged}"
+            "{warning}"
+        );
+        assert_eq!(unapplied_runtime_hint(&config.performance, true), None);
+    }
+
+    #[test]
+    fn numa_nodes_are_read_from_sysfs_in_node_order() {
+        let sys = std::env::temp_dir().join(format!("proc-daemon-fake-sys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&sys);
+        for (node, cpus) in [("node1", "2-3\n"), ("node0", "0,1\n"), ("node2", "\n")] {
+            let dir = sys.join("devices/system/node").join(node);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("cpulist"), cpus).unwrap();
+        }
+        std::fs::create_dir_all(sys.join("devices/system/node/power")).unwrap();
+        assert_eq!(numa_nodes(&sys), vec![vec![0, 1], vec![2, 3]]);
+        assert!(numa_nodes(&sys.join("missing")).is_empty());
+    }
+
+    #[test]
+    fn numa_aware_runtime_threads_run_on_their_node() {
+        let nodes = numa_nodes(Path::new("/sys"));
+        if nodes.is_empty() {
+            eprintln!("skipped: this machine shows no NUMA nodes");
+            return;
+        }
+        let mut config = Config::default();
+        config.performance.numa_aware = true;
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(1);
+        apply_runtime_hints(&mut builder, &config);
+        let runtime = builder.enable_all().build().unwrap();
+        let cpus =
+            runtime.block_on(async { tokio::spawn(async { allowed_cpus() }).await.unwrap() });
+        assert!(
+            cpus.iter().all(|cpu| nodes[0].contains(cpu)),
+            "{cpus:?} not within {:?}",
+            nodes[0]
         );
     }
 
