@@ -54,7 +54,9 @@ pub use config::{
     LoggingConfig, MAX_CONFIG_BYTES, MAX_DURATION_MS, MonitoringConfig, PerformanceConfig,
     ShutdownConfig,
 };
-pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, Launcher, exit_code_of};
+#[cfg(feature = "lockfree-coordination")]
+pub use daemon::SubsystemManager;
+pub use daemon::{Daemon, DaemonBuilder, DaemonHandle, Launcher, RunReport, exit_code_of};
 pub use error::{Error, Result, exit_code};
 pub use process::pidfile::PidFile;
 pub use process::runtime::build_runtime;
@@ -73,6 +75,7 @@ pub use observe::ipc;
 pub use process::scheduler;
 #[cfg(feature = "lockfree-coordination")]
 pub use toolkit::coord;
+pub use toolkit::lock;
 #[cfg(feature = "metrics")]
 pub use toolkit::metrics;
 #[cfg(feature = "metrics")]

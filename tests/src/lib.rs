@@ -215,6 +215,19 @@ impl Process {
         }
     }
 
+    /// What follows `prefix` on the first printed line that contains it. Panics, showing all
+    /// output, if no line does.
+    #[must_use]
+    pub fn wait_for_line_value(&self, prefix: &str) -> String {
+        self.output
+            .iter()
+            .find_map(|line| {
+                line.split_once(prefix)
+                    .map(|(_, rest)| rest.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("no line with {prefix:?}:\n{}", self.transcript()))
+    }
+
     /// Every line printed so far.
     #[must_use]
     pub fn output(&self) -> &[String] {

@@ -176,7 +176,7 @@ impl Launcher {
             builder.attach_signals();
             tokio::select! {
                 ready = caught(setup(builder)) => match ready {
-                    Ok(ready) => ready?.run().await,
+                    Ok(ready) => ready?.run().await.map(drop),
                     Err(panic) => {
                         tracing::error!("set-up {panic}; nothing was started");
                         Err(Error::Panicked { message: panic.to_string().into() })
@@ -294,9 +294,9 @@ async fn caught<T>(future: impl Future<Output = T>) -> std::result::Result<T, Ar
 /// let code = proc_daemon::exit_code_of(&Err(proc_daemon::Error::config("bad")));
 /// assert_eq!(code, std::process::ExitCode::from(78));
 /// ```
-pub fn exit_code_of(outcome: &Result<()>) -> ExitCode {
+pub fn exit_code_of<T>(outcome: &Result<T>) -> ExitCode {
     match outcome {
-        Ok(()) => ExitCode::from(exit_code::SUCCESS),
+        Ok(_) => ExitCode::from(exit_code::SUCCESS),
         Err(err) => {
             err_line(&format!("error: {err}"));
             ExitCode::from(err.exit_code())

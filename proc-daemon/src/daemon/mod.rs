@@ -4,6 +4,9 @@
 
 mod handle;
 mod launcher;
+#[cfg(feature = "lockfree-coordination")]
+pub(crate) mod manager;
+mod report;
 mod run;
 
 use std::future::Future;
@@ -13,6 +16,9 @@ use std::sync::atomic::Ordering;
 
 pub use handle::DaemonHandle;
 pub use launcher::{Launcher, exit_code_of};
+#[cfg(feature = "lockfree-coordination")]
+pub use manager::SubsystemManager;
+pub use report::RunReport;
 
 use crate::config::ConfigOrigin;
 use crate::process::pidfile::PidFile;
@@ -172,7 +178,7 @@ impl DaemonBuilder {
         DaemonHandle::new(self.shared.clone())
     }
 
-    /// Runs the daemon until it has shut down.
+    /// Runs the daemon until it has shut down, and reports how it ended.
     ///
     /// Signal handlers are installed first. Then the PID file is locked and the subsystems are
     /// started in order. Shutdown starts on SIGTERM/SIGINT/SIGQUIT, on
@@ -185,7 +191,7 @@ impl DaemonBuilder {
     /// be aborted at their deadline; [`Error::AlreadyRunning`](crate::Error::AlreadyRunning) or
     /// [`Error::PidFile`](crate::Error::PidFile) when the PID file cannot be taken;
     /// [`Error::Io`](crate::Error::Io) when signal handlers cannot be installed.
-    pub async fn run(self) -> Result<()> {
+    pub async fn run(self) -> Result<RunReport> {
         #[cfg(feature = "console")]
         let shared = self.shared.clone();
         let outcome = run::run_to_end(self).await;

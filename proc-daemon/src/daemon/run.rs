@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::task::AbortHandle;
 use tokio_util::task::TaskTracker;
 
-use super::DaemonBuilder;
+use super::{DaemonBuilder, RunReport};
 use crate::process::pidfile::PidFile;
 use crate::process::{logging, signal, systemd};
 use crate::state::{Shared, ShutdownReason};
@@ -16,7 +16,7 @@ use crate::supervision::stop::shut_down;
 use crate::supervision::supervisor::supervise;
 use crate::{Error, Result, SubsystemState};
 
-pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
+pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
     let DaemonBuilder {
         shared,
         pid_file,
@@ -32,6 +32,8 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
         }
     };
     let _running = Running::start(&shared);
+    #[cfg(feature = "lockfree-coordination")]
+    super::manager::register(&shared);
     if !logging_started {
         logging::init(&shared.config.get());
     }
@@ -47,7 +49,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
     };
     shared.mark_started_now();
     #[cfg(feature = "metrics")]
-    start_metrics(&shared).await;
+    start_metrics(&shared);
     #[cfg(feature = "admin")]
     let _admin = match shared.config.get().admin.clone() {
         Some(admin) => Some(crate::observe::admin::start(admin.bind, shared.clone()).await?),
@@ -95,6 +97,10 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
         () = shared.shutdown.cancelled() => {}
     }
     let overrun = shut_down(&shared, &tracker, &aborts).await;
+    #[cfg(feature = "metrics")]
+    if let Some(resources) = crate::lock::mutex(&shared.resources).as_ref() {
+        resources.stop();
+    }
     if let Some(pings) = watchdog_pings {
         pings.abort();
     }
@@ -113,13 +119,19 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<()> {
         shared.config.get().name,
         shared.time_stopping()
     );
-    Ok(())
+    Ok(RunReport::new(
+        shared
+            .shutdown_reason()
+            .unwrap_or(ShutdownReason::Requested),
+        shared.config.get(),
+        shared.statuses(),
+    ))
 }
 
 /// `metrics` crate macros record into the daemon's collector (with `enable_metrics`), and
-/// resources are sampled (with `track_resources`).
+/// resources are sampled (with `track_resources`) until the daemon's run ends.
 #[cfg(feature = "metrics")]
-async fn start_metrics(shared: &Shared) {
+fn start_metrics(shared: &Shared) {
     let monitoring = shared.config.get().monitoring.clone();
     if monitoring.enable_metrics && crate::metrics::install_as_global_recorder(&shared.metrics) {
         tracing::debug!("`metrics` crate macros now record into the daemon's /metrics");
@@ -127,18 +139,12 @@ async fn start_metrics(shared: &Shared) {
     if !monitoring.track_resources {
         return;
     }
-    let mut tracker = crate::resources::ResourceTracker::new(std::time::Duration::from_millis(
-        monitoring.metrics_interval_ms,
-    ));
-    match tracker.start().await {
-        Ok(()) => {
-            *shared
-                .resources
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tracker);
-        }
-        Err(err) => tracing::warn!("monitoring.track_resources: {err}"),
-    }
+    let tracker = crate::resources::ResourceTracker::with_interval(
+        std::time::Duration::from_millis(monitoring.metrics_interval_ms),
+    );
+    let sampler = tracker.clone();
+    tokio::spawn(async move { sampler.start().await });
+    *crate::lock::mutex(&shared.resources) = Some(tracker);
 }
 
 /// Spawns one supervisor per subsystem; returns their abort handles (`None` for subsystems

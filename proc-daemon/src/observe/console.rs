@@ -75,10 +75,10 @@ pub(crate) fn stopping(name: &str, reason: &str) {
     );
 }
 
-pub(crate) fn stopped(name: &str, outcome: &crate::Result<()>, took: Duration) {
+pub(crate) fn stopped<T>(name: &str, outcome: &crate::Result<T>, took: Duration) {
     let took = Duration::from_micros(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
     match outcome {
-        Ok(()) => show(
+        Ok(_) => show(
             "●",
             Color::Green,
             &format!("{name} stopped cleanly in {took:?}"),

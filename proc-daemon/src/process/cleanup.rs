@@ -19,9 +19,7 @@ pub(crate) fn unregister_pid_file(path: &Path) {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    PID_FILES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    crate::lock::mutex(&PID_FILES)
 }
 
 /// Removes every registered PID file. Only tries the list's lock: a thread stuck while holding

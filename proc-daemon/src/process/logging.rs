@@ -109,9 +109,7 @@ pub fn init(config: &Config) -> bool {
         return false;
     }
     let _ = FILTER.set(handle);
-    *FILE_WRITER
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = guard;
+    *crate::lock::mutex(&FILE_WRITER) = guard;
     true
 }
 

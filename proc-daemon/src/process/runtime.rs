@@ -22,6 +22,6 @@ pub fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime
         builder.worker_threads(config.performance.worker_threads);
     }
     #[cfg(feature = "scheduler-hints")]
-    crate::process::scheduler::apply_runtime_hints(&mut builder, config);
+    crate::process::scheduler::configure_runtime(&mut builder, config);
     builder.build()
 }

@@ -8,7 +8,7 @@
 //!
 //! [`DaemonBuilder::run`](crate::DaemonBuilder::run) applies the process hints, and
 //! [`build_runtime`](crate::build_runtime) the runtime hints; an application that builds its
-//! own runtime calls [`apply_runtime_hints`] on its builder:
+//! own runtime calls [`configure_runtime`] on its builder:
 //!
 //! ```
 //! use proc_daemon::{Config, scheduler};
@@ -16,7 +16,7 @@
 //! let mut config = Config::default();
 //! config.performance.thread_pinning = true;
 //! let mut builder = tokio::runtime::Builder::new_multi_thread();
-//! scheduler::apply_runtime_hints(&mut builder, &config);
+//! scheduler::configure_runtime(&mut builder, &config);
 //! let runtime = builder.enable_all().build().unwrap();
 //! let cpus = runtime.block_on(async {
 //!     tokio::spawn(async { scheduler::allowed_cpus() }).await.unwrap()
@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::Config;
 
-/// Whether some runtime of this process was built with [`apply_runtime_hints`].
+/// Whether some runtime of this process was built with [`configure_runtime`].
 static RUNTIME_HINTS_APPLIED: AtomicBool = AtomicBool::new(false);
 
 /// Applies `performance.nice` and `performance.cpu_affinity` to every thread of the process
@@ -72,7 +72,7 @@ pub fn apply_process_hints(config: &Config) {
 ///
 /// With `performance.numa_aware` (and no `thread_pinning`), places the threads on the machine's
 /// NUMA nodes in turn: each may run on the CPUs of its node.
-pub fn apply_runtime_hints(builder: &mut tokio::runtime::Builder, config: &Config) {
+pub fn configure_runtime(builder: &mut tokio::runtime::Builder, config: &Config) {
     if !config.performance.thread_pinning {
         if config.performance.numa_aware {
             place_on_numa_nodes(builder, numa_nodes(Path::new("/sys")));
@@ -104,13 +104,13 @@ fn unapplied_runtime_hint(
     } else if performance.thread_pinning {
         Some(
             "performance.thread_pinning only pins runtimes built by proc_daemon::build_runtime \
-             (what #[daemon] and Launcher use) or with scheduler::apply_runtime_hints; this \
+             (what #[daemon] and Launcher use) or with scheduler::configure_runtime; this \
              daemon runs on a runtime built without it",
         )
     } else if performance.numa_aware {
         Some(
             "performance.numa_aware only places the threads of runtimes built by \
-             proc_daemon::build_runtime or with scheduler::apply_runtime_hints; this daemon \
+             proc_daemon::build_runtime or with scheduler::configure_runtime; this daemon \
              runs on a runtime built without it",
         )
     } else {
@@ -164,6 +164,37 @@ fn numa_nodes(sys: &Path) -> Vec<Vec<usize>> {
         .collect();
     nodes.sort();
     nodes.into_iter().map(|(_, cpus)| cpus).collect()
+}
+
+/// Places the calling thread as [`configure_runtime`] places a runtime's threads: pinned to
+/// one CPU with `performance.thread_pinning`, on a NUMA node with `performance.numa_aware`
+/// (nothing otherwise). The configuration is [`Config::new`]'s — defaults and the `DAEMON_*`
+/// environment. For threads an application starts itself; the published crate's function of
+/// this name took no arguments and did nothing.
+///
+/// ```
+/// proc_daemon::scheduler::apply_runtime_hints(); // neither hint is set: nothing changes
+/// ```
+pub fn apply_runtime_hints() {
+    let Ok(config) = Config::new() else {
+        return;
+    };
+    let performance = &config.performance;
+    let cpus = allowed_cpus();
+    let placement = if performance.thread_pinning {
+        cpus.first().map(|&cpu| vec![cpu])
+    } else if performance.numa_aware {
+        numa_nodes(Path::new("/sys"))
+            .into_iter()
+            .find(|node| node.iter().any(|cpu| cpus.contains(cpu)))
+    } else {
+        None
+    };
+    if let Some(placement) = placement
+        && let Err(err) = set_affinity(0, &placement)
+    {
+        tracing::debug!("scheduler hint: placing this thread on CPUs {placement:?} refused: {err}");
+    }
 }
 
 /// The CPUs the calling thread may run on.
@@ -292,7 +323,7 @@ mod tests {
         config.performance.numa_aware = true;
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.worker_threads(1);
-        apply_runtime_hints(&mut builder, &config);
+        configure_runtime(&mut builder, &config);
         let runtime = builder.enable_all().build().unwrap();
         let cpus =
             runtime.block_on(async { tokio::spawn(async { allowed_cpus() }).await.unwrap() });

@@ -137,9 +137,7 @@ static DISPATCH: Mutex<Dispatch> = Mutex::new(Dispatch {
 static INSTALLED: OnceLock<()> = OnceLock::new();
 
 fn dispatch() -> std::sync::MutexGuard<'static, Dispatch> {
-    DISPATCH
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    crate::lock::mutex(&DISPATCH)
 }
 
 /// Installs the process's handlers for SIGTERM, SIGINT, SIGQUIT, SIGHUP and SIGUSR1 and starts
@@ -161,9 +159,7 @@ pub fn install() -> std::io::Result<()> {
         return Ok(());
     }
     static INSTALLING: Mutex<()> = Mutex::new(());
-    let _guard = INSTALLING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = crate::lock::mutex(&INSTALLING);
     if INSTALLED.get().is_some() {
         return Ok(());
     }

@@ -1,7 +1,7 @@
 //! The published crate's `[performance]` keys beyond sizing — `memory_pool_size`, `numa_aware`
 //! and `lock_free` — applied at start-up. Each does its job where the feature it needs is built
 //! in, and is otherwise named in one warning: never silently ignored, never a start-up failure.
-//! (`numa_aware` itself acts where the runtime is built, in `scheduler::apply_runtime_hints`.)
+//! (`numa_aware` itself acts where the runtime is built, in `scheduler::configure_runtime`.)
 
 use crate::state::Shared;
 

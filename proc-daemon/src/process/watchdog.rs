@@ -42,9 +42,7 @@ static WAKE: Condvar = Condvar::new();
 static THREAD: OnceLock<bool> = OnceLock::new();
 
 fn deadlines() -> MutexGuard<'static, Deadlines> {
-    DEADLINES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    crate::lock::mutex(&DEADLINES)
 }
 
 /// Disarms the deadlines armed with `ticket` (the daemon finished in time).

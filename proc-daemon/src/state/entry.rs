@@ -107,9 +107,7 @@ impl SubsystemEntry {
     }
 
     fn failures(&self) -> std::sync::MutexGuard<'_, Option<Box<Failures>>> {
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock::mutex(&self.failures)
     }
 
     /// The failure counts and last error, for status and metrics.
@@ -152,6 +150,7 @@ impl SubsystemEntry {
             subsystem: Arc::from(self.name()),
             state: to,
             error: error.cloned(),
+            at: std::time::Instant::now(),
         });
     }
 

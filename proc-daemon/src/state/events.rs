@@ -16,6 +16,8 @@ pub struct SubsystemEvent {
     pub state: SubsystemState,
     /// The failure that led here, for `Failed` and for `Restarting` after a failure.
     pub error: Option<Arc<str>>,
+    /// When it entered the state.
+    pub at: std::time::Instant,
 }
 
 /// How many events a slow subscriber may fall behind before it misses some (it then gets
@@ -69,6 +71,7 @@ mod tests {
             subsystem: "a".into(),
             state: SubsystemState::Running,
             error: None,
+            at: std::time::Instant::now(),
         });
         assert_eq!(rx.try_recv().unwrap().state, SubsystemState::Running);
     }

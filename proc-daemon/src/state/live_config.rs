@@ -36,12 +36,6 @@ pub struct ReloadCounts {
     pub last_duration: Duration,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl LiveConfig {
     pub(crate) fn new(config: Config) -> Self {
         Self {
@@ -65,16 +59,16 @@ impl LiveConfig {
 
     /// Where the configuration is read from on reload.
     pub(crate) fn origin(&self) -> ConfigOrigin {
-        lock(&self.origin).clone()
+        crate::lock::mutex(&self.origin).clone()
     }
 
     pub(crate) fn change_origin(&self, change: impl FnOnce(&mut ConfigOrigin)) {
-        change(&mut lock(&self.origin));
+        change(&mut crate::lock::mutex(&self.origin));
     }
 
     /// Held for the whole of one reload, so reloads never interleave.
     pub(crate) fn reload_lock(&self) -> MutexGuard<'_, ()> {
-        lock(&self.reloading)
+        crate::lock::mutex(&self.reloading)
     }
 
     /// Makes `fresh` the configuration in force; subscribers see it.

@@ -104,12 +104,6 @@ pub(crate) struct Shared {
     stopping_since: OnceLock<Instant>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl Shared {
     pub(crate) fn new(config: Config, signal_bits: u8) -> Self {
         Self {
@@ -133,7 +127,7 @@ impl Shared {
 
     /// Adds a subsystem before `run`.
     pub(crate) fn register(&self, entry: SubsystemEntry) {
-        lock(&self.registering).push(entry);
+        crate::lock::mutex(&self.registering).push(entry);
     }
 
     /// The running daemon's subsystems (empty before `run`).
@@ -145,7 +139,7 @@ impl Shared {
     pub(crate) fn with_entries<R>(&self, f: impl FnOnce(&[SubsystemEntry]) -> R) -> R {
         match self.entries.get() {
             Some(entries) => f(entries),
-            None => f(&lock(&self.registering)),
+            None => f(&crate::lock::mutex(&self.registering)),
         }
     }
 
@@ -157,22 +151,22 @@ impl Shared {
     /// Fixes the set of subsystems for `run`; `start` more are expected to count towards
     /// start-up from now on.
     pub(crate) fn freeze_entries(&self) -> &[SubsystemEntry] {
-        let registered = std::mem::take(&mut *lock(&self.registering));
+        let registered = std::mem::take(&mut *crate::lock::mutex(&self.registering));
         self.entries.get_or_init(|| registered.into_boxed_slice())
     }
 
     pub(crate) fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
-        lock(&self.lifecycle)
+        crate::lock::mutex(&self.lifecycle)
     }
 
     /// Why shutdown started, once it has.
     pub(crate) fn shutdown_reason(&self) -> Option<ShutdownReason> {
-        lock(&self.outcome).reason.clone()
+        crate::lock::mutex(&self.outcome).reason.clone()
     }
 
     /// Records why shutdown starts; `true` the first time (later reasons are ignored).
     pub(crate) fn set_reason(&self, reason: ShutdownReason) -> bool {
-        let mut outcome = lock(&self.outcome);
+        let mut outcome = crate::lock::mutex(&self.outcome);
         let first = outcome.reason.is_none();
         outcome.reason.get_or_insert(reason);
         first
@@ -181,7 +175,7 @@ impl Shared {
     /// Records the first failure of a critical subsystem (it decides the exit code) and that
     /// shutdown starts because of it; `true` if this is the first reason to stop.
     pub(crate) fn set_failure(&self, name: &str, error: &str) -> bool {
-        let mut outcome = lock(&self.outcome);
+        let mut outcome = crate::lock::mutex(&self.outcome);
         outcome
             .failure
             .get_or_insert_with(|| Error::subsystem(name.to_owned(), error.to_owned()));
@@ -194,7 +188,7 @@ impl Shared {
 
     /// The failure that ends the run, taken once.
     pub(crate) fn take_failure(&self) -> Option<Error> {
-        lock(&self.outcome).failure.take()
+        crate::lock::mutex(&self.outcome).failure.take()
     }
 
     /// Notes the instant shutdown began (the first call wins).
@@ -271,8 +265,8 @@ impl Shared {
     /// The latest resource sample, while tracking.
     #[cfg(feature = "metrics")]
     pub(crate) fn resource_usage(&self) -> Option<crate::resources::ResourceUsage> {
-        lock(&self.resources)
+        crate::lock::mutex(&self.resources)
             .as_ref()
-            .and_then(crate::resources::ResourceTracker::current_usage)
+            .map(crate::resources::ResourceTracker::current_usage)
     }
 }

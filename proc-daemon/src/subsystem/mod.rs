@@ -4,13 +4,19 @@
 //! daemon.
 //!
 //! This module holds what implementing [`Subsystem`](crate::Subsystem) by hand needs beyond
-//! the types at the crate root: the future a run returns and the health-check type.
+//! the types at the crate root: the future a run returns and the health-check type; and the
+//! published crate's event enum, `subsystem::SubsystemEvent`, which
+//! [`SubsystemManager`](crate::SubsystemManager) returns.
 
 pub(crate) mod context;
 pub(crate) mod contract;
+#[cfg(feature = "lockfree-coordination")]
+pub(crate) mod event;
 pub(crate) mod function;
 pub(crate) mod restart;
 pub(crate) mod shutdown;
 pub(crate) mod state;
 
 pub use contract::{HealthCheck, RunFuture};
+#[cfg(feature = "lockfree-coordination")]
+pub use event::SubsystemEvent;

@@ -43,6 +43,25 @@ pub mod chan {
         Receiver, RecvError, RecvTimeoutError, SendError, Sender, TryRecvError, TrySendError,
         bounded, unbounded,
     };
+
+    /// The next message if one is waiting, without blocking: `rx.try_recv()` under the
+    /// published crate's name.
+    ///
+    /// ```
+    /// use proc_daemon::coord::chan;
+    ///
+    /// let (tx, rx) = chan::unbounded::<String>();
+    /// tx.send("hello".into()).ok();
+    /// assert_eq!(chan::try_recv(&rx).as_deref(), Ok("hello"));
+    /// assert_eq!(chan::try_recv(&rx), Err(chan::TryRecvError::Empty));
+    /// ```
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`] when nothing is waiting, [`TryRecvError::Disconnected`] when
+    /// every sender is gone.
+    pub fn try_recv<T>(rx: &Receiver<T>) -> Result<T, TryRecvError> {
+        rx.try_recv()
+    }
 }
 
 /// The daemon's event queue: created on `enable_events`, fed by every state transition.
@@ -82,6 +101,7 @@ mod tests {
             subsystem: name.into(),
             state,
             error: None,
+            at: std::time::Instant::now(),
         }
     }
 

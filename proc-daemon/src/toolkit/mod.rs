@@ -3,6 +3,7 @@
 
 #[cfg(feature = "lockfree-coordination")]
 pub mod coord;
+pub mod lock;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 #[cfg(feature = "metrics")]

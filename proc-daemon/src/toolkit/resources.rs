@@ -4,8 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::process::stats::ProcessStats;
-use crate::{Error, Result};
 
 /// One sample of the process's resource use.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -13,115 +14,124 @@ use crate::{Error, Result};
 pub struct ResourceUsage {
     /// Resident memory, in bytes.
     pub memory_bytes: u64,
-    /// CPU use since the previous sample, in percent of one core (200 = two cores busy).
+    /// Resident memory, in whole MiB (the published crate's unit).
+    pub memory_mb: u64,
+    /// CPU use since the previous sample, in percent of one core (200 = two cores busy); 0 in
+    /// the first sample.
     pub cpu_percent: f64,
     /// OS threads.
-    pub threads: u64,
+    pub thread_count: u64,
     /// When the sample was taken.
     pub sampled_at: Instant,
 }
 
-type Latest = Arc<Mutex<Option<ResourceUsage>>>;
+impl ResourceUsage {
+    fn of(stats: ProcessStats, cpu_percent: f64) -> Self {
+        Self {
+            memory_bytes: stats.resident_bytes,
+            memory_mb: stats.resident_bytes / (1024 * 1024),
+            cpu_percent,
+            thread_count: stats.threads,
+            sampled_at: Instant::now(),
+        }
+    }
+}
 
-/// Samples the process's resource use every `interval` on a task of the current tokio runtime.
+/// Samples the process's resource use every interval (1 s unless
+/// [`with_interval`](Self::with_interval) says otherwise). Cheap to clone: clones share the
+/// samples. [`start`](Self::start) is the sampling loop; spawn it.
 ///
 /// ```
 /// use proc_daemon::resources::ResourceTracker;
-/// use std::time::Duration;
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let mut tracker = ResourceTracker::new(Duration::from_millis(100));
-/// tracker.start().await.unwrap();
-/// let usage = tracker.current_usage().unwrap();
-/// assert!(usage.memory_bytes > 0 && usage.threads >= 1);
+/// let tracker = ResourceTracker::new();
+/// let sampler = tracker.clone();
+/// tokio::spawn(async move { sampler.start().await });
+/// let usage = tracker.current_usage(); // the sample taken by `new`, until the loop's first
+/// assert!(usage.memory_mb > 0 && usage.thread_count >= 1);
+/// tracker.stop();
 /// # });
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ResourceTracker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     interval: Duration,
-    latest: Latest,
-    sampler: Option<tokio::task::JoinHandle<()>>,
+    latest: Mutex<ResourceUsage>,
+    stopped: CancellationToken,
+}
+
+impl Default for ResourceTracker {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl ResourceTracker {
-    /// A tracker sampling every `interval` once started.
+    /// A tracker sampling every second once started; the first sample is taken now.
     #[must_use]
-    pub fn new(interval: Duration) -> Self {
+    pub fn new() -> Self {
+        Self::with_interval(Duration::from_secs(1))
+    }
+
+    /// A tracker sampling every `interval` once started; the first sample is taken now (all
+    /// zeros where `/proc/self` cannot be read).
+    #[must_use]
+    pub fn with_interval(interval: Duration) -> Self {
+        let first = ProcessStats::read().unwrap_or_default();
         Self {
-            interval,
-            latest: Arc::default(),
-            sampler: None,
+            inner: Arc::new(Inner {
+                interval,
+                latest: Mutex::new(ResourceUsage::of(first, 0.0)),
+                stopped: CancellationToken::new(),
+            }),
         }
     }
 
-    /// Takes a first sample and starts sampling every interval (a no-op if already started).
-    ///
-    /// # Errors
-    /// [`Error::Other`] when `/proc/self/stat` cannot be read (not Linux).
-    pub async fn start(&mut self) -> Result<()> {
-        if self.sampler.is_some() {
-            return Ok(());
-        }
-        let first = ProcessStats::read()
-            .ok_or_else(|| Error::other("resource tracking needs /proc/self/stat"))?;
-        let mut previous = (first, Instant::now());
-        store(&self.latest, first, 0.0);
-        let (latest, interval) = (self.latest.clone(), self.interval);
-        self.sampler = Some(tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                let Some(stats) = ProcessStats::read() else {
-                    continue;
-                };
-                let now = Instant::now();
-                let wall = now.duration_since(previous.1).as_secs_f64();
-                let cpu = stats.cpu_seconds - previous.0.cpu_seconds;
-                let percent = if wall > 0.0 {
-                    (cpu / wall * 100.0).max(0.0)
-                } else {
-                    0.0
-                };
-                store(&latest, stats, percent);
-                previous = (stats, now);
+    /// Samples every interval until [`stop`](Self::stop) is called (on any clone).
+    pub async fn start(&self) {
+        let Some(mut previous) = ProcessStats::read() else {
+            tracing::warn!("resource tracking needs /proc/self/stat; nothing is sampled");
+            return;
+        };
+        let mut since = Instant::now();
+        let mut ticks = tokio::time::interval(self.inner.interval);
+        ticks.tick().await;
+        loop {
+            tokio::select! {
+                () = self.inner.stopped.cancelled() => return,
+                _ = ticks.tick() => {}
             }
-        }));
-        Ok(())
-    }
-
-    /// The latest sample (`None` before [`start`](Self::start)).
-    #[must_use]
-    pub fn current_usage(&self) -> Option<ResourceUsage> {
-        *self
-            .latest
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Stops sampling; the last sample stays readable.
-    pub fn stop(&mut self) {
-        if let Some(sampler) = self.sampler.take() {
-            sampler.abort();
+            let Some(stats) = ProcessStats::read() else {
+                continue;
+            };
+            let now = Instant::now();
+            let wall = now.duration_since(since).as_secs_f64();
+            let cpu = stats.cpu_seconds - previous.cpu_seconds;
+            let percent = if wall > 0.0 {
+                (cpu / wall * 100.0).max(0.0)
+            } else {
+                0.0
+            };
+            *crate::lock::mutex(&self.inner.latest) = ResourceUsage::of(stats, percent);
+            (previous, since) = (stats, now);
         }
     }
-}
 
-impl Drop for ResourceTracker {
-    fn drop(&mut self) {
-        self.stop();
+    /// The latest sample.
+    #[must_use]
+    pub fn current_usage(&self) -> ResourceUsage {
+        *crate::lock::mutex(&self.inner.latest)
     }
-}
 
-fn store(latest: &Latest, stats: ProcessStats, cpu_percent: f64) {
-    *latest
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ResourceUsage {
-        memory_bytes: stats.resident_bytes,
-        cpu_percent,
-        threads: stats.threads,
-        sampled_at: Instant::now(),
-    });
+    /// Ends the sampling loop; the last sample stays readable.
+    pub fn stop(&self) {
+        self.inner.stopped.cancel();
+    }
 }
 
 #[cfg(test)]
@@ -131,9 +141,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn busy_cpu_shows_in_the_samples() {
         use std::sync::atomic::{AtomicBool, Ordering};
-        let mut tracker = ResourceTracker::new(Duration::from_millis(50));
-        assert!(tracker.current_usage().is_none());
-        tracker.start().await.unwrap();
+        let tracker = ResourceTracker::with_interval(Duration::from_millis(50));
+        assert_eq!(
+            tracker.current_usage().cpu_percent,
+            0.0,
+            "the first sample has no CPU yet"
+        );
+        let sampler = tracker.clone();
+        let sampling = tokio::spawn(async move { sampler.start().await });
         // Burn CPU on a blocking thread until a sample has seen it (or 10 s have passed).
         let seen = Arc::new(AtomicBool::new(false));
         let stop = seen.clone();
@@ -148,12 +163,13 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut busiest = 0.0_f64;
         while Instant::now() < deadline && busiest <= 10.0 {
-            busiest = busiest.max(tracker.current_usage().unwrap().cpu_percent);
+            busiest = busiest.max(tracker.current_usage().cpu_percent);
             tokio::time::sleep(Duration::from_millis(10)).await; // poll interval
         }
         seen.store(true, Ordering::Relaxed);
         let _ = spin.await;
         assert!(busiest > 10.0, "a spinning thread never showed: {busiest}%");
         tracker.stop();
+        sampling.await.unwrap(); // the loop ends at `stop`
     }
 }

@@ -220,6 +220,45 @@ pub struct MetricsSnapshot {
     pub gauges: BTreeMap<String, f64>,
     /// Histogram counts and sums.
     pub histograms: BTreeMap<String, (u64, f64)>,
+    /// Worker threads of the tokio runtime the snapshot was taken on (0 outside one).
+    pub worker_count: usize,
+}
+
+/// A value a histogram records: a number as it is, a [`Duration`] in seconds (Prometheus's
+/// base unit).
+pub trait Observation {
+    /// The value recorded.
+    fn observed(self) -> f64;
+}
+
+impl Observation for f64 {
+    fn observed(self) -> f64 {
+        self
+    }
+}
+
+impl Observation for f32 {
+    fn observed(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Observation for u32 {
+    fn observed(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Observation for i32 {
+    fn observed(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Observation for Duration {
+    fn observed(self) -> f64 {
+        self.as_secs_f64()
+    }
 }
 
 impl MetricsCollector {
@@ -233,15 +272,11 @@ impl MetricsCollector {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Families> {
-        self.families
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock::read(&self.families)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Families> {
-        self.families
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock::write(&self.families)
     }
 
     /// The series `name`/`labels` of the family `select` picks, created with `make` the first
@@ -339,14 +374,17 @@ impl MetricsCollector {
     }
 
     /// Sets the unlabelled gauge `name`.
-    pub fn set_gauge(&self, name: &str, value: f64) {
+    pub fn set_gauge(&self, name: &str, value: impl Into<f64>) {
+        let value = value.into();
         if !self.update_unlabelled(name, |g: &Gauge| g.set(value)) {
             self.gauge(name, &[]).set(value);
         }
     }
 
-    /// Records `value` in the unlabelled histogram `name`.
-    pub fn record_histogram(&self, name: &str, value: f64) {
+    /// Records `value` in the unlabelled histogram `name`: a number, or a [`Duration`] in
+    /// seconds.
+    pub fn record_histogram(&self, name: &str, value: impl Observation) {
+        let value = value.observed();
         if !self.update_unlabelled(name, |h: &Histogram| h.record(value)) {
             self.histogram(name, &[]).record(value);
         }
@@ -358,6 +396,8 @@ impl MetricsCollector {
         let families = self.read();
         let unlabelled = |labels: &Labels| labels.is_empty();
         MetricsSnapshot {
+            worker_count: tokio::runtime::Handle::try_current()
+                .map_or(0, |runtime| runtime.metrics().num_workers()),
             uptime: self.started.elapsed(),
             counters: families
                 .counters
@@ -414,10 +454,16 @@ mod tests {
         metrics.increment_counter("ticks_total", 2);
         metrics.increment_counter("ticks_total", 1);
         metrics.set_gauge("temperature", 21.5);
+        metrics.set_gauge("active_connections", 42);
         metrics.record_histogram("wait_seconds", 0.3);
+        metrics.record_histogram("wait_seconds", Duration::from_millis(150));
         let snapshot = metrics.get_metrics();
         assert_eq!(snapshot.counters["ticks_total"], 3);
         assert!((snapshot.gauges["temperature"] - 21.5).abs() < f64::EPSILON);
-        assert_eq!(snapshot.histograms["wait_seconds"].0, 1);
+        assert!((snapshot.gauges["active_connections"] - 42.0).abs() < f64::EPSILON);
+        let (count, sum) = snapshot.histograms["wait_seconds"];
+        assert_eq!(count, 2);
+        assert!((sum - 0.45).abs() < 1e-9, "{sum}");
+        assert_eq!(snapshot.worker_count, 0, "not on a runtime");
     }
 }

@@ -1,0 +1,59 @@
+//! [`RunReport`]: how a daemon's run ended — why it stopped, the configuration last in force,
+//! and every subsystem's final state — returned by [`DaemonBuilder::run`](crate::DaemonBuilder::run).
+
+use std::sync::Arc;
+
+use crate::{Config, ShutdownReason, SubsystemStatus};
+
+/// How a daemon's run ended, when it ended cleanly (a failed run is an
+/// [`Error`](crate::Error) instead).
+///
+/// ```
+/// use proc_daemon::{Config, Daemon, ShutdownReason, SubsystemState};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let config = Config::builder().name("reporting").build().unwrap();
+/// let daemon = Daemon::builder(config).with_task("once", |_| async { Ok(()) }).run().await.unwrap();
+/// assert_eq!(daemon.reason(), &ShutdownReason::AllStopped);
+/// assert_eq!(daemon.config_snapshot().name, "reporting");
+/// assert_eq!(daemon.subsystems()[0].state, SubsystemState::Stopped);
+/// # });
+/// ```
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    reason: ShutdownReason,
+    config: Arc<Config>,
+    subsystems: Vec<SubsystemStatus>,
+}
+
+impl RunReport {
+    pub(crate) const fn new(
+        reason: ShutdownReason,
+        config: Arc<Config>,
+        subsystems: Vec<SubsystemStatus>,
+    ) -> Self {
+        Self {
+            reason,
+            config,
+            subsystems,
+        }
+    }
+
+    /// Why the daemon stopped.
+    #[must_use]
+    pub const fn reason(&self) -> &ShutdownReason {
+        &self.reason
+    }
+
+    /// The configuration in force when it stopped (after any reloads).
+    #[must_use]
+    pub fn config_snapshot(&self) -> Arc<Config> {
+        self.config.clone()
+    }
+
+    /// Every subsystem as it ended, with its restarts and last error.
+    #[must_use]
+    pub fn subsystems(&self) -> &[SubsystemStatus] {
+        &self.subsystems
+    }
+}
