@@ -18,13 +18,13 @@ fn run(program: &str, dir: &std::path::Path) -> Process {
 #[test]
 fn each_block_runs_and_prints_what_the_reference_says() {
     let dir = scratch_dir("reference-blocks");
-    run(env!("CARGO_BIN_EXE_daemon_builder"), &dir);
-    run(env!("CARGO_BIN_EXE_programmatic_configuration"), &dir);
-    run(env!("CARGO_BIN_EXE_error_handling"), &dir);
-    run(env!("CARGO_BIN_EXE_scheduler_hints"), &dir);
-    run(env!("CARGO_BIN_EXE_subsystem_events"), &dir);
+    run(env!("CARGO_BIN_EXE_block_daemon_builder"), &dir);
+    run(env!("CARGO_BIN_EXE_block_programmatic_configuration"), &dir);
+    run(env!("CARGO_BIN_EXE_block_error_handling"), &dir);
+    run(env!("CARGO_BIN_EXE_block_scheduler_hints"), &dir);
+    run(env!("CARGO_BIN_EXE_block_subsystem_events"), &dir);
 
-    let metrics = run(env!("CARGO_BIN_EXE_metrics_collection"), &dir);
+    let metrics = run(env!("CARGO_BIN_EXE_block_metrics_collection"), &dir);
     let workers = metrics.wait_for_line_value("Worker threads: ");
     assert!(
         workers.parse::<usize>().unwrap() >= 1,
@@ -32,7 +32,7 @@ fn each_block_runs_and_prints_what_the_reference_says() {
         metrics.transcript()
     );
 
-    let resources = run(env!("CARGO_BIN_EXE_resource_tracking"), &dir);
+    let resources = run(env!("CARGO_BIN_EXE_block_resource_tracking"), &dir);
     let memory: u64 = resources
         .wait_for_line_value("Memory: ")
         .trim_end_matches(" MB")
@@ -47,10 +47,10 @@ fn each_block_runs_and_prints_what_the_reference_says() {
             >= 1
     );
 
-    let channel = run(env!("CARGO_BIN_EXE_channel_facade"), &dir);
+    let channel = run(env!("CARGO_BIN_EXE_block_channel_facade"), &dir);
     assert_eq!(channel.count("Got: hello"), 1, "{}", channel.transcript());
 
-    let hot = run(env!("CARGO_BIN_EXE_hot_reload"), &dir);
+    let hot = run(env!("CARGO_BIN_EXE_block_hot_reload"), &dir);
     assert_eq!(
         hot.count("Current name: hot-reload-daemon"),
         1,
@@ -58,9 +58,9 @@ fn each_block_runs_and_prints_what_the_reference_says() {
         hot.transcript()
     );
 
-    let timing = run(env!("CARGO_BIN_EXE_high_resolution_timing"), &dir);
+    let timing = run(env!("CARGO_BIN_EXE_block_high_resolution_timing"), &dir);
     assert_eq!(timing.count(" nanoseconds"), 1, "{}", timing.transcript());
 
-    run(env!("CARGO_BIN_EXE_cpu_profiling"), &dir);
+    run(env!("CARGO_BIN_EXE_block_cpu_profiling"), &dir);
     assert!(std::fs::metadata(dir.join("cpu_profile.pb")).unwrap().len() > 0);
 }

@@ -17,6 +17,8 @@ use crate::Result;
 #[derive(Clone, Debug, Default)]
 pub struct ConfigBuilder {
     config: Config,
+    /// The shutdown deadlines set here, by key; the others follow them at `build`.
+    deadlines_set: Vec<&'static str>,
 }
 
 impl ConfigBuilder {
@@ -44,15 +46,13 @@ impl ConfigBuilder {
         self
     }
 
-    /// Sets `shutdown.timeout_ms`, raising the later deadlines if they would fall before it.
+    /// Sets `shutdown.timeout_ms`; the later deadlines, unless set too, follow it (1.5x each,
+    /// never below their defaults), as they do in a file.
     #[inline]
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        let shutdown = &mut self.config.shutdown;
-        shutdown.timeout_ms = ms;
-        shutdown.force_timeout_ms = shutdown.force_timeout_ms.max(ms);
-        shutdown.kill_timeout_ms = shutdown.kill_timeout_ms.max(shutdown.force_timeout_ms);
+        self.config.shutdown.timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.deadlines_set.push("shutdown.timeout_ms");
         self
     }
 
@@ -62,6 +62,7 @@ impl ConfigBuilder {
     pub fn force_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown.force_timeout_ms =
             u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.deadlines_set.push("shutdown.force_timeout_ms");
         self
     }
 
@@ -71,6 +72,7 @@ impl ConfigBuilder {
     pub fn kill_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown.kill_timeout_ms =
             u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.deadlines_set.push("shutdown.kill_timeout_ms");
         self
     }
 
@@ -111,7 +113,9 @@ impl ConfigBuilder {
     /// # Errors
     /// [`crate::Error::Config`] when a rule of [`Config::validate`] is broken.
     #[inline]
-    pub fn build(self) -> Result<Config> {
+    pub fn build(mut self) -> Result<Config> {
+        let set = self.deadlines_set;
+        super::deadlines::derive_unset(&mut self.config, |key| set.contains(&key));
         self.config.validate()?;
         Ok(self.config)
     }
@@ -127,9 +131,21 @@ mod tests {
             .shutdown_timeout(Duration::from_secs(20))
             .build()
             .unwrap();
+        // The rule of files and the environment: 1.5x each, never below the defaults.
         assert_eq!(config.shutdown.timeout_ms, 20_000);
-        assert_eq!(config.shutdown.force_timeout_ms, 20_000);
-        assert_eq!(config.shutdown.kill_timeout_ms, 20_000);
+        assert_eq!(config.shutdown.force_timeout_ms, 30_000);
+        assert_eq!(config.shutdown.kill_timeout_ms, 45_000);
+        let short = Config::builder()
+            .shutdown_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        assert_eq!(
+            short.shutdown,
+            crate::ShutdownConfig {
+                timeout_ms: 1_000,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]
