@@ -320,9 +320,13 @@ const CASES: &[Case] = &[
         ],
     ),
     (
+        // Both set: a real contradiction (an unset force deadline would follow the timeout).
         "env contradiction",
         "",
-        &[("DAEMON_SHUTDOWN_TIMEOUT_MS", "20000")],
+        &[
+            ("DAEMON_SHUTDOWN_TIMEOUT_MS", "20000"),
+            ("DAEMON_SHUTDOWN_FORCE_TIMEOUT_MS", "10000"),
+        ],
         &["shutdown.force_timeout_ms (10000) must be >= shutdown.timeout_ms (20000)"],
     ),
     (
