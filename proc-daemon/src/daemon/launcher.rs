@@ -291,7 +291,7 @@ async fn caught<T>(future: impl Future<Output = T>) -> std::result::Result<T, Ar
 /// error: for programs that build their own runtime.
 ///
 /// ```
-/// let code = proc_daemon::exit_code_of(&Err(proc_daemon::Error::config("bad")));
+/// let code = proc_daemon::exit_code_of(&Err::<(), _>(proc_daemon::Error::config("bad")));
 /// assert_eq!(code, std::process::ExitCode::from(78));
 /// ```
 pub fn exit_code_of<T>(outcome: &Result<T>) -> ExitCode {

@@ -39,10 +39,9 @@ fn current() -> Option<Arc<Shared>> {
 /// let manager = SubsystemManager::new();
 /// manager.enable_events(); // before the daemon runs: every event from the first
 /// let daemon = Daemon::builder(Config::default()).with_task("once", |_| async { Ok(()) });
-/// let handle = daemon.handle();
+/// let handle = daemon.handle(); // keeps the ended daemon, and its queued events, alive
 /// let running = tokio::spawn(daemon.run());
 /// running.await.unwrap().unwrap();
-/// # drop(handle);
 /// let mut seen = Vec::new();
 /// while let Some(SubsystemEvent::StateChanged { id, name, state, .. }) = manager.try_next_event() {
 ///     seen.push((id, name, state));
@@ -72,7 +71,8 @@ impl SubsystemManager {
     }
 
     /// The oldest queued event, without waiting; `None` when there is none (or no daemon has
-    /// run, or [`enable_events`](Self::enable_events) was not called).
+    /// run, or [`enable_events`](Self::enable_events) was not called). Events of a daemon that
+    /// has ended and been dropped (no handle left) are gone with it.
     #[must_use]
     pub fn try_next_event(&self) -> Option<SubsystemEvent> {
         let shared = current()?;

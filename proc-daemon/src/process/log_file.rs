@@ -94,25 +94,16 @@ impl LogFile {
 /// Creates `path` if needed without following a symbolic link, and checks that it is a regular
 /// file owned by this process's user.
 fn check_ours(path: &Path) -> std::io::Result<()> {
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o640)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|err| {
-            if err.raw_os_error() == Some(libc::ELOOP) {
-                std::io::Error::other("is a symbolic link; refusing to follow it")
-            } else {
-                err
-            }
-        })?;
+    let file = super::no_follow::open_regular(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o640),
+        path,
+    )?;
     let meta = file.metadata()?;
     // SAFETY: geteuid has no preconditions.
     let own = unsafe { libc::geteuid() };
-    if !meta.is_file() {
-        return Err(std::io::Error::other("is not a regular file"));
-    }
     if meta.uid() != own {
         return Err(std::io::Error::other(format!(
             "is owned by uid {}, not by this process's uid {own}; refusing to write to it",

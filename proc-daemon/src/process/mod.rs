@@ -8,6 +8,7 @@ pub(crate) mod cli;
 pub(crate) mod log_file;
 pub(crate) mod log_writer;
 pub(crate) mod logging;
+pub(crate) mod no_follow;
 pub(crate) mod output;
 pub(crate) mod pidfile;
 pub(crate) mod reload;

@@ -72,25 +72,15 @@ impl PidFile {
 
     /// Opens (creating) the file at `path`: never through a symlink, and only a regular file.
     fn open(path: &Path) -> std::io::Result<File> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)
-            .map_err(|err| {
-                if err.raw_os_error() == Some(libc::ELOOP) {
-                    std::io::Error::other("is a symbolic link; refusing to follow it")
-                } else {
-                    err
-                }
-            })?;
-        if !file.metadata()?.is_file() {
-            return Err(std::io::Error::other("is not a regular file"));
-        }
-        Ok(file)
+        super::no_follow::open_regular(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o644),
+            path,
+        )
     }
 }
 
