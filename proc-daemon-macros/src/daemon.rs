@@ -247,12 +247,15 @@ mod tests {
                             .await
                         {
                             return ::core::result::Result::Err({
-                                use ::proc_daemon::__private::{ViaInto as _, ViaStdError as _};
+                                use ::proc_daemon::__private::{
+                                    ViaBoxedError as _, ViaInto as _, ViaStdError as _,
+                                };
                                 let __proc_daemon_slot = ::proc_daemon::__private::ErrorSlot::new(
                                     __proc_daemon_error,
                                 );
                                 #[allow(clippy::needless_borrow)]
-                                let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
+                                let __proc_daemon_error = (&&&__proc_daemon_slot)
+                                    .take_daemon_error();
                                 __proc_daemon_error
                             });
                         }

@@ -114,11 +114,11 @@ pub(crate) fn error_conversion(
     error: &proc_macro2::Ident,
 ) -> proc_macro2::TokenStream {
     quote::quote! {{
-        use #krate::__private::{ViaInto as _, ViaStdError as _};
+        use #krate::__private::{ViaBoxedError as _, ViaInto as _, ViaStdError as _};
         let __proc_daemon_slot = #krate::__private::ErrorSlot::new(#error);
-        // The double borrow is what picks the conversion.
+        // The triple borrow is what picks the conversion.
         #[allow(clippy::needless_borrow)]
-        let __proc_daemon_error = (&&__proc_daemon_slot).take_daemon_error();
+        let __proc_daemon_error = (&&&__proc_daemon_slot).take_daemon_error();
         __proc_daemon_error
     }}
 }

@@ -112,8 +112,8 @@ pub mod __private {
     pub use std::time::Duration;
 
     pub use crate::private::{
-        AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaInto, ViaStdError, detached_context,
-        health_check, run_blocking,
+        AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaBoxedError, ViaInto, ViaStdError,
+        detached_context, health_check, run_blocking,
     };
     pub use crate::subsystem::{HealthCheck, RunFuture};
     pub use crate::{

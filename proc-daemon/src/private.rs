@@ -7,8 +7,10 @@ use std::future::Future;
 use crate::Error;
 use crate::subsystem::HealthCheck;
 
-/// Holds a subsystem's error while [`ViaInto`] or [`ViaStdError`] converts it, whichever
-/// applies (autoref specialisation: `(&&slot).take_daemon_error()` prefers `Into<Error>`).
+/// Holds a subsystem's error while [`ViaInto`], [`ViaStdError`] or [`ViaBoxedError`] converts
+/// it, the first that applies (autoref specialisation: `(&&&slot).take_daemon_error()` prefers
+/// `Into<Error>`, then any `std::error::Error`, then anything that converts into
+/// `Box<dyn Error + Send + Sync>` — `anyhow::Error`, `eyre::Report`, a boxed error, a `String`).
 pub struct ErrorSlot<E>(Cell<Option<E>>);
 
 impl<E> std::fmt::Debug for ErrorSlot<E> {
@@ -34,7 +36,7 @@ pub trait ViaInto {
     fn take_daemon_error(&self) -> Error;
 }
 
-impl<E: Into<Error>> ViaInto for &ErrorSlot<E> {
+impl<E: Into<Error>> ViaInto for &&ErrorSlot<E> {
     fn take_daemon_error(&self) -> Error {
         self.take().into()
     }
@@ -46,9 +48,24 @@ pub trait ViaStdError {
     fn take_daemon_error(&self) -> Error;
 }
 
-impl<E: std::error::Error + Send + Sync + 'static> ViaStdError for ErrorSlot<E> {
+impl<E: std::error::Error + Send + Sync + 'static> ViaStdError for &ErrorSlot<E> {
     fn take_daemon_error(&self) -> Error {
         Error::from_std(&self.take())
+    }
+}
+
+/// Conversion for what is not a `std::error::Error` itself but converts into a boxed one:
+/// `anyhow::Error` and `eyre::Report` (which deref to one), `Box<dyn Error + Send + Sync>`,
+/// `String` (keeping the message and sources).
+pub trait ViaBoxedError {
+    /// The converted error.
+    fn take_daemon_error(&self) -> Error;
+}
+
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> ViaBoxedError for ErrorSlot<E> {
+    fn take_daemon_error(&self) -> Error {
+        let boxed: Box<dyn std::error::Error + Send + Sync> = self.take().into();
+        Error::from_std(&*boxed)
     }
 }
 
@@ -125,11 +142,16 @@ mod tests {
     #[allow(clippy::needless_borrow)] // the double borrow is what picks the conversion
     fn errors_convert_by_the_best_route() {
         let slot = ErrorSlot::new(Error::config("bad"));
-        assert_eq!((&&slot).take_daemon_error().exit_code(), 78);
+        assert_eq!((&&&slot).take_daemon_error().exit_code(), 78);
         let slot = ErrorSlot::new(std::io::Error::other("disk"));
-        assert!(matches!((&&slot).take_daemon_error(), Error::Io(_)));
+        assert!(matches!((&&&slot).take_daemon_error(), Error::Io(_)));
         let slot = ErrorSlot::new(Custom);
-        assert_eq!((&&slot).take_daemon_error().to_string(), "custom failure");
+        assert_eq!((&&&slot).take_daemon_error().to_string(), "custom failure");
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Custom);
+        let slot = ErrorSlot::new(boxed);
+        assert_eq!((&&&slot).take_daemon_error().to_string(), "custom failure");
+        let slot = ErrorSlot::new(String::from("plain words"));
+        assert_eq!((&&&slot).take_daemon_error().to_string(), "plain words");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]

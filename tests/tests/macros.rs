@@ -31,3 +31,36 @@ fn a_failing_set_up_body_aborts_start_up_with_its_message() {
         "no subsystem may start after a failed set-up"
     );
 }
+
+#[test]
+fn anyhow_and_boxed_errors_are_reported_with_their_context() {
+    let program = env!("CARGO_BIN_EXE_anyhow_fixture");
+    let mut daemon = Process::start(program, &[], &[]);
+    // `loader` is critical: its failure ends the daemon with exit code 1.
+    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    assert!(
+        daemon.count(
+            "subsystem `loader` failed: loading the cache: No such file or directory (os error 2)"
+        ) >= 1,
+        "{}",
+        daemon.transcript()
+    );
+    assert!(
+        daemon.count("boxed failure: the queue is gone") >= 1,
+        "{}",
+        daemon.transcript()
+    );
+    let mut refused = Process::start(program, &[], &[("FIXTURE_SETUP_FAILS", "1")]);
+    assert_eq!(
+        refused.wait_exit(),
+        Exit::Code(1),
+        "{}",
+        refused.transcript()
+    );
+    assert_eq!(
+        refused.count("anyhow-fixture: error: set-up refused: FIXTURE_SETUP_FAILS is set"),
+        1,
+        "{}",
+        refused.transcript()
+    );
+}
