@@ -21,7 +21,7 @@ struct Greeting {
 }
 
 #[subsystem]
-async fn greeter(mut context: Context) -> proc_daemon::Result<()> {
+async fn greeter(context: Context) -> proc_daemon::Result<()> {
     let shutdown = context.shutdown().clone();
     let mut app: Greeting = context.app()?;
     let _ = writeln!(

@@ -29,7 +29,7 @@ fn making_progress() -> bool {
 }
 
 #[subsystem(health = making_progress, restart = "exponential_backoff")]
-async fn worker(mut context: Context) -> proc_daemon::Result<()> {
+async fn worker(context: Context) -> proc_daemon::Result<()> {
     let mut batch = context.app::<App>()?.batch_size;
     let metrics = context.metrics();
     metrics.describe(

@@ -1,6 +1,7 @@
 //! What a subsystem can reach besides its shutdown handle: the daemon's configuration.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -22,21 +23,37 @@ use crate::{Config, Result, ShutdownHandle};
 /// assert_eq!(context.app::<App>().unwrap().port, 8080);
 /// assert!(!context.shutdown().is_shutdown());
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Context {
     shutdown: ShutdownHandle,
-    config: watch::Receiver<Arc<Config>>,
+    /// Behind a lock so [`config_changed`](Self::config_changed) takes `&self` and can be
+    /// awaited in one `select!` with `shutdown().cancelled()`.
+    config: Mutex<watch::Receiver<Arc<Config>>>,
     #[cfg(feature = "metrics")]
     metrics: crate::metrics::MetricsCollector,
     /// Who to tell that this run is ready, and this subsystem's place there (none in tests).
     owner: Option<(Arc<dyn Readiness>, usize)>,
 }
 
-/// Where [`Context::ready`] reports: the running daemon, seen only through this one method so
-/// that a subsystem's context knows nothing else of it.
+impl Clone for Context {
+    fn clone(&self) -> Self {
+        Self {
+            shutdown: self.shutdown.clone(),
+            config: Mutex::new(crate::lock::mutex(&self.config).clone()),
+            #[cfg(feature = "metrics")]
+            metrics: self.metrics.clone(),
+            owner: self.owner.clone(),
+        }
+    }
+}
+
+/// What a subsystem's context may ask of the running daemon, and nothing else of it.
 pub(crate) trait Readiness: Send + Sync + std::fmt::Debug {
     /// The current run of the subsystem at `index` is ready.
     fn mark_ready(&self, index: usize);
+
+    /// How much of the subsystem's stop budget is left, once shutdown has begun.
+    fn stop_time_left(&self, index: usize) -> Option<Duration>;
 }
 
 impl Context {
@@ -47,7 +64,7 @@ impl Context {
         // The sender may go: a receiver keeps the last value.
         Self {
             shutdown,
-            config: watch::Sender::new(config).subscribe(),
+            config: Mutex::new(watch::Sender::new(config).subscribe()),
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::MetricsCollector::new(),
             owner: None,
@@ -65,7 +82,7 @@ impl Context {
     ) -> Self {
         Self {
             shutdown,
-            config,
+            config: Mutex::new(config),
             #[cfg(feature = "metrics")]
             metrics,
             owner: Some((owner, index)),
@@ -99,15 +116,40 @@ impl Context {
     /// The configuration in force (after a reload, the new one).
     #[must_use]
     pub fn config(&self) -> Arc<Config> {
-        self.config.borrow().clone()
+        crate::lock::mutex(&self.config).borrow().clone()
     }
 
     /// Completes when a reload has changed the configuration; then [`config`](Self::config)
-    /// returns the new one. Pending forever if the daemon is gone.
-    pub async fn config_changed(&mut self) {
-        if self.config.changed().await.is_err() {
+    /// returns the new one. Pending forever if the daemon is gone. Takes `&self`, so it sits in
+    /// one `select!` with the shutdown:
+    ///
+    /// ```
+    /// # async fn serve(context: proc_daemon::Context) {
+    /// loop {
+    ///     tokio::select! {
+    ///         () = context.shutdown().cancelled() => break,
+    ///         () = context.config_changed() => println!("now {:?}", context.config().logging.level),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn config_changed(&self) {
+        // A copy waits, so no lock is held across the await; it is kept only once the change
+        // is seen, so a wait cut short by `select!` loses nothing.
+        let mut receiver = crate::lock::mutex(&self.config).clone();
+        if receiver.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
+        *crate::lock::mutex(&self.config) = receiver;
+    }
+
+    /// How much of this subsystem's stop budget (its `shutdown_timeout`, else
+    /// `shutdown.timeout_ms`) is left: `None` until shutdown begins, then counting down to
+    /// zero. Drain code sizes its work by it instead of hard-coding the budget.
+    #[must_use]
+    pub fn stop_time_left(&self) -> Option<Duration> {
+        let (owner, index) = self.owner.as_ref()?;
+        owner.stop_time_left(*index)
     }
 
     /// The `[app]` table as the application's own type.

@@ -105,4 +105,67 @@ impl Readiness for Shared {
             subsystem_started(self);
         }
     }
+
+    fn stop_time_left(&self, index: usize) -> Option<std::time::Duration> {
+        if !self.shutdown.is_shutdown() {
+            return None;
+        }
+        let budget = self.entries()[index]
+            .subsystem
+            .shutdown_timeout()
+            .unwrap_or_else(|| self.config.get().shutdown.timeout());
+        Some(budget.saturating_sub(self.time_stopping()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use crate::subsystem::RunFuture;
+    use crate::{Config, Context, Daemon, ShutdownHandle, Subsystem, SubsystemState};
+
+    /// Records what its context says of the stop budget, before and after shutdown begins.
+    struct Drainer(std::sync::Arc<Mutex<Vec<Option<Duration>>>>);
+
+    impl Subsystem for Drainer {
+        fn name(&self) -> &str {
+            "drainer"
+        }
+        fn run(&self, _: ShutdownHandle) -> RunFuture {
+            unreachable!("the daemon calls run_with_context")
+        }
+        fn run_with_context(&self, context: Context) -> RunFuture {
+            let seen = self.0.clone();
+            Box::pin(async move {
+                seen.lock().unwrap().push(context.stop_time_left());
+                context.shutdown().cancelled().await;
+                seen.lock().unwrap().push(context.stop_time_left());
+                Ok(())
+            })
+        }
+        fn shutdown_timeout(&self) -> Option<Duration> {
+            Some(Duration::from_secs(3))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subsystem_sees_its_own_stop_budget_count_down() {
+        let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let builder = Daemon::builder(Config::default()).with_subsystem(Drainer(seen.clone()));
+        let handle = builder.handle();
+        let mut events = handle.subscribe();
+        let running = tokio::spawn(builder.run());
+        while events.recv().await.unwrap().state != SubsystemState::Running {}
+        handle.request_shutdown();
+        running.await.unwrap().unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0], None, "no budget runs before shutdown");
+        let left = seen[1].unwrap();
+        assert!(
+            left <= Duration::from_secs(3) && left > Duration::from_secs(1),
+            "{left:?}"
+        );
+    }
 }

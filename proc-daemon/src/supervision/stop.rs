@@ -12,6 +12,23 @@ use super::lifecycle::request_shutdown;
 use crate::state::{Shared, ShutdownReason, SubsystemEntry};
 use std::sync::Arc;
 
+/// `` (`db` 30s, `api` 2s)`` for the subsystems with a budget of their own (the first ten).
+fn own_budget_note(own: &[(&str, Duration)]) -> String {
+    const SHOWN: usize = 10;
+    if own.is_empty() {
+        return String::new();
+    }
+    let mut named: Vec<String> = own
+        .iter()
+        .take(SHOWN)
+        .map(|(name, budget)| format!("`{name}` {budget:?}"))
+        .collect();
+    if own.len() > SHOWN {
+        named.push(format!("and {} more", own.len() - SHOWN));
+    }
+    format!(" ({})", named.join(", "))
+}
+
 /// Cancels every handle, then aborts subsystems that overrun their budget. Returns the names of
 /// the aborted ones, each in backquotes.
 pub(crate) async fn shut_down(
@@ -27,21 +44,24 @@ pub(crate) async fn shut_down(
     let reason = shared
         .shutdown_reason()
         .unwrap_or(ShutdownReason::Requested);
-    tracing::info!(
-        "shutting down ({reason}); subsystems have {:?} to stop",
-        deadlines.timeout()
-    );
-
     let global = deadlines.timeout();
     let budget_of = |entry: &SubsystemEntry| entry.subsystem.shutdown_timeout().unwrap_or(global);
     let mut budgets: Vec<Duration> = Vec::new();
+    let mut own_budgets = Vec::new();
     for entry in shared.entries() {
         entry.mark_stopping(&shared.events);
         let budget = budget_of(entry);
         if let Err(at) = budgets.binary_search(&budget) {
             budgets.insert(at, budget);
         }
+        if budget != global {
+            own_budgets.push((entry.name(), budget));
+        }
     }
+    tracing::info!(
+        "shutting down ({reason}); subsystems have {global:?} to stop{}",
+        own_budget_note(&own_budgets)
+    );
 
     let mut overrun = Vec::new();
     for budget in budgets {
@@ -66,4 +86,21 @@ pub(crate) async fn shut_down(
     }
     tracker.wait().await;
     overrun
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_budgets_are_named_in_the_log_line() {
+        assert_eq!(own_budget_note(&[]), "");
+        let own = [
+            ("db", Duration::from_secs(30)),
+            ("api", Duration::from_secs(2)),
+        ];
+        assert_eq!(own_budget_note(&own), " (`db` 30s, `api` 2s)");
+        let many: Vec<(&str, Duration)> = (0..12).map(|_| ("x", Duration::from_secs(1))).collect();
+        assert!(own_budget_note(&many).ends_with(", and 2 more)"));
+    }
 }

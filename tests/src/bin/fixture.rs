@@ -244,7 +244,7 @@ async fn slow_binder(context: proc_daemon::Context) {
 /// Prints every configuration it is given; `[app] version` and `end` must agree, or the
 /// configuration was applied half-written. Logs a debug line every 20 ms, to show the level.
 #[proc_daemon::subsystem]
-async fn config_watch(mut context: proc_daemon::Context) {
+async fn config_watch(context: proc_daemon::Context) {
     fn report(config: &proc_daemon::Config) {
         let version = config.app.get("version").and_then(toml::Value::as_integer);
         let end = config.app.get("end").and_then(toml::Value::as_integer);
