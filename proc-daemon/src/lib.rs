@@ -5,6 +5,46 @@
 //! deadlines that nothing can outlive, a locked PID file, layered configuration, and exit codes
 //! that systemd understands.
 //!
+//! ## Quick start
+//!
+//! ```toml
+//! [dependencies]
+//! proc-daemon = "0.1"
+//! # For your own code: `select!` and timers. `#[daemon]` builds the runtime itself.
+//! tokio = { version = "1", features = ["macros", "time"] }
+//! # Only to read `[app]` settings into your own type.
+//! serde = { version = "1", features = ["derive"] }
+//! ```
+//!
+//! ```no_run
+//! use proc_daemon::{ShutdownHandle, daemon, subsystem};
+//! use std::time::Duration;
+//!
+//! #[subsystem(restart = "exponential_backoff", health = queue_ok)]
+//! async fn worker(shutdown: ShutdownHandle) -> anyhow::Result<()> {
+//!     loop {
+//!         tokio::select! {
+//!             () = shutdown.cancelled() => return Ok(()),
+//!             () = tokio::time::sleep(Duration::from_secs(1)) => { /* work */ }
+//!         }
+//!     }
+//! }
+//!
+//! fn queue_ok() -> bool { true }
+//!
+//! // No `config = "..."`: defaults and `DAEMON_*` variables. With a path, a missing file is a
+//! // configuration error (exit 78) — create it first, or pass `--config`.
+//! #[daemon(subsystems = [worker])]
+//! async fn main() -> anyhow::Result<()> {
+//!     // optional set-up: after configuration and logging, before the subsystems start
+//!     Ok(())
+//! }
+//! ```
+//!
+//! `#[daemon]` and `#[subsystem]` list every key on their own pages; the README has the
+//! process-level contract (signals, deadlines, exit codes) and `docs/ARCHITECTURE.md` the
+//! layout. Everything the macros generate can be written by hand:
+//!
 //! ```
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicU32, Ordering};
@@ -24,8 +64,6 @@
 //! assert_eq!(runs.load(Ordering::SeqCst), 3);
 //! # });
 //! ```
-//!
-//! See the README for the process-level contract (signals, deadlines, exit codes).
 
 extern crate self as proc_daemon;
 

@@ -73,12 +73,16 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
     Ok(cli)
 }
 
-/// The `--help` text.
+/// The `--help` text (`ctl` only where the control socket is built in).
 pub(crate) fn usage(name: &str, env_prefix: &str) -> String {
+    let ctl = if cfg!(feature = "ipc") {
+        format!("       {name} ctl status|health|reload|stop [--config PATH]\n")
+    } else {
+        String::new()
+    };
     format!(
         "{name}\n\n\
-         Usage: {name} [OPTIONS] [-- APPLICATION ARGUMENTS]\n       \
-         {name} ctl status|health|reload|stop [--config PATH]\n\n\
+         Usage: {name} [OPTIONS] [-- APPLICATION ARGUMENTS]\n{ctl}\n\
          Options:\n  \
            --config PATH    read the configuration from PATH (also: {env_prefix}_CONFIG)\n  \
            --check-config   validate the configuration, print the result, exit 0 or 78\n  \
@@ -93,6 +97,20 @@ pub(crate) fn usage(name: &str, env_prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_offers_ctl_only_with_the_control_socket() {
+        let help = usage("shop", "SHOP");
+        assert_eq!(
+            help.contains("shop ctl status"),
+            cfg!(feature = "ipc"),
+            "{help}"
+        );
+        assert!(
+            help.contains("SHOP_CONFIG") && help.contains("--check-config"),
+            "{help}"
+        );
+    }
 
     fn parse_strs(args: &[&str]) -> Result<Cli, String> {
         parse(args.iter().map(OsString::from))
