@@ -16,6 +16,7 @@ crate::args::key_table! {
     Subsystems = "subsystems": "`[path, ...]` of `#[subsystem]` functions; started in this order.",
     EnvPrefix = "env_prefix": "string of upper-case letters, digits and `_`; the prefix of environment overrides. Default: `\"DAEMON\"`.",
     Cli = "cli": "bool; whether `main` handles `--config`, `--check-config`, `--print-config`, `--help`, `--version` and `ctl`. Default: `true`.",
+    App = "app": "type path, like `app = Settings`; `[app]` must deserialise into it (`serde::Deserialize`), checked by `--check-config`, at start (exit 78) and by every reload. Default: none, `[app]` is free-form.",
     Crate = "crate": "string path of the runtime crate. Default: `\"proc_daemon\"`.",
 }
 
@@ -27,6 +28,7 @@ struct Options {
     subsystems: Vec<Path>,
     env_prefix: Option<LitStr>,
     cli: Option<bool>,
+    app: Option<syn::Type>,
 }
 
 fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
@@ -102,6 +104,16 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
         }
         Key::Cli => {
             options.cli = Some(args::boolean(meta)?);
+            Ok(())
+        }
+        Key::App => {
+            let value = meta.value()?;
+            options.app = Some(value.parse().map_err(|err: syn::Error| {
+                syn::Error::new(
+                    err.span(),
+                    "`app` takes the type of your `[app]` settings, like `app = Settings`",
+                )
+            })?);
             Ok(())
         }
         Key::Crate => {
@@ -185,6 +197,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .env_prefix
         .map(|prefix| quote!(.env_prefix(#prefix)));
     let cli = options.cli.map(|cli| quote!(.cli(#cli)));
+    let app = options.app.as_ref().map(|ty| quote!(.app::<#ty>()));
     let subsystems = options
         .subsystems
         .iter()
@@ -199,6 +212,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 #config
                 #env_prefix
                 #cli
+                #app
                 .run(|#daemon: #krate::__private::DaemonBuilder| async move {
                     #run_setup
                     ::core::result::Result::Ok(#daemon #(#subsystems)*)

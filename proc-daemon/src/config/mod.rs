@@ -68,7 +68,7 @@ pub(crate) use env::parse_cpu_list;
 pub use load::{ConfigSource, MAX_CONFIG_BYTES};
 pub(crate) use log_filter::{Filter, parse_filter};
 pub use log_filter::{LogFilter, check_filter};
-pub(crate) use origin::{ConfigOrigin, DEFAULT_ENV_PREFIX};
+pub(crate) use origin::{AppCheck, ConfigOrigin, DEFAULT_ENV_PREFIX, app_check};
 pub use validate::MAX_DURATION_MS;
 
 use crate::{Error, Result};

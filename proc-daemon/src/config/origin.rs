@@ -14,8 +14,16 @@ pub(crate) const DEFAULT_ENV_PREFIX: &str = "DAEMON";
 /// Shown where a file name would be when no file is read.
 const NO_FILE: &str = "defaults and environment";
 
+/// Checks that `[app]` fits the application's settings type (`#[daemon(app = T)]`).
+pub(crate) type AppCheck = fn(&Config) -> Result<()>;
+
+/// The [`AppCheck`] of the settings type `T`.
+pub(crate) fn app_check<T: serde::de::DeserializeOwned>(config: &Config) -> Result<()> {
+    config.app::<T>().map(drop)
+}
+
 /// Where the configuration is read from, every time it is read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct ConfigOrigin {
     /// The TOML file; `None` for defaults and environment only.
     pub(crate) path: Option<PathBuf>,
@@ -23,6 +31,8 @@ pub(crate) struct ConfigOrigin {
     pub(crate) env_prefix: String,
     /// The name used when neither the file nor the environment sets `name`.
     pub(crate) default_name: Option<String>,
+    /// The application's `[app]` type, checked with the rest of the configuration.
+    pub(crate) app_check: Option<AppCheck>,
 }
 
 impl Default for ConfigOrigin {
@@ -31,6 +41,7 @@ impl Default for ConfigOrigin {
             path: None,
             env_prefix: DEFAULT_ENV_PREFIX.to_owned(),
             default_name: None,
+            app_check: None,
         }
     }
 }
@@ -64,6 +75,14 @@ impl ConfigOrigin {
         {
             config.name = name.clone().into();
         }
+        if let Some(check) = self.app_check {
+            check(&config).map_err(|err| match err {
+                crate::Error::Config { message } => {
+                    crate::Error::config(format!("{}: {message}", self.describe()))
+                }
+                other => other,
+            })?;
+        }
         Ok((config, source))
     }
 }
@@ -84,6 +103,7 @@ mod tests {
             path: Some(path.to_path_buf()),
             env_prefix: "PROC_DAEMON_ORIGIN_TEST".to_owned(),
             default_name: Some("program".to_owned()),
+            app_check: None,
         };
         assert_eq!(origin(&unnamed).load().unwrap().0.name, "program");
         assert_eq!(origin(&named).load().unwrap().0.name, "from-file");

@@ -49,6 +49,7 @@ pub struct Launcher {
     env_prefix: String,
     cli: bool,
     config_override: Option<PathBuf>,
+    app_check: Option<crate::config::AppCheck>,
 }
 
 impl Launcher {
@@ -62,6 +63,7 @@ impl Launcher {
             env_prefix: crate::config::DEFAULT_ENV_PREFIX.to_owned(),
             cli: true,
             config_override: None,
+            app_check: None,
         }
     }
 
@@ -84,6 +86,27 @@ impl Launcher {
     #[must_use]
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config_file = Some(path.into());
+        self
+    }
+
+    /// The application's settings type: `[app]` must deserialise into `T`, checked with the rest
+    /// of the configuration — by `--check-config` and at start (exit 78), and by every reload
+    /// (a bad `[app]` is refused and the previous configuration kept). What
+    /// `#[daemon(app = T)]` sets.
+    ///
+    /// ```no_run
+    /// #[derive(serde::Deserialize)]
+    /// struct Settings { port: u16 }
+    ///
+    /// fn main() -> std::process::ExitCode {
+    ///     proc_daemon::Launcher::new("shop")
+    ///         .app::<Settings>()
+    ///         .run(|daemon| async move { Ok(daemon) })
+    /// }
+    /// ```
+    #[must_use]
+    pub fn app<T: serde::de::DeserializeOwned>(mut self) -> Self {
+        self.app_check = Some(crate::config::app_check::<T>);
         self
     }
 
@@ -210,6 +233,7 @@ impl Launcher {
             ),
             env_prefix: self.env_prefix.clone(),
             default_name: Some(self.name.clone()),
+            app_check: self.app_check,
         }
     }
 

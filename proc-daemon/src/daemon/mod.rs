@@ -139,6 +139,17 @@ impl DaemonBuilder {
         self
     }
 
+    /// The application's settings type: `[app]` must deserialise into `T` — checked when the
+    /// daemon starts (a mismatch is a configuration error, exit 78) and by every reload (a bad
+    /// `[app]` is refused, the previous configuration kept).
+    #[must_use]
+    pub fn with_app<T: serde::de::DeserializeOwned>(self) -> Self {
+        self.shared
+            .config
+            .change_origin(|origin| origin.app_check = Some(crate::config::app_check::<T>));
+        self
+    }
+
     /// Where the configuration came from, whole (the launcher's path, prefix and name).
     pub(crate) fn with_origin(self, from: ConfigOrigin) -> Self {
         self.shared.config.change_origin(|origin| *origin = from);

@@ -31,6 +31,9 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
             signal::attach(&shared)
         }
     };
+    if let Some(check) = shared.config.origin().app_check {
+        check(&shared.config.get())?;
+    }
     let _running = Running::start(&shared);
     #[cfg(feature = "lockfree-coordination")]
     super::manager::register(&shared);

@@ -1,0 +1,4 @@
+use proc_daemon::daemon;
+
+#[daemon(app = "Settings")]
+fn main() {}
