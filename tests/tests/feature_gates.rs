@@ -85,6 +85,7 @@ fn span_directives_work_with_env_filter() {
         &[("DAEMON_LOGGING_LEVEL", "info,fixture[request]=debug")],
     );
     daemon.wait_for("daemon `fixture` started 1 subsystem(s)");
+    daemon.wait_for("started 1 subsystem(s) (pid");
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0));
 }

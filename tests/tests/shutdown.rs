@@ -25,6 +25,9 @@ fn graceful_stop_on(signal: i32) {
     for i in 0..3 {
         daemon.wait_for(&format!("idle{i}: running"));
     }
+    // The start-up line names what it started.
+    daemon.wait_for("started 3 subsystem(s) (pid");
+    daemon.wait_for("): `idle0`, `idle1`, `idle2`");
     assert_eq!(
         std::fs::read_to_string(&pid_file).unwrap().trim(),
         daemon.pid().to_string()

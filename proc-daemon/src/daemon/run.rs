@@ -12,7 +12,7 @@ use crate::process::pidfile::PidFile;
 use crate::process::{logging, signal, systemd};
 use crate::state::{Shared, ShutdownReason};
 use crate::supervision::lifecycle::{Running, request_shutdown, subsystem_started};
-use crate::supervision::stop::shut_down;
+use crate::supervision::stop::{first_ten, shut_down};
 use crate::supervision::supervisor::supervise;
 use crate::{Error, Result, SubsystemState};
 
@@ -86,10 +86,17 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
     let aborts = start_subsystems(&shared, &tracker);
     tracker.close();
     let started = aborts.iter().flatten().count();
+    let names = shared
+        .entries()
+        .iter()
+        .zip(&aborts)
+        .filter(|(_, abort)| abort.is_some())
+        .map(|(entry, _)| format!("`{}`", entry.name()));
     tracing::info!(
-        "daemon `{}` started {started} subsystem(s) (pid {})",
+        "daemon `{}` started {started} subsystem(s) (pid {}): {}",
         shared.config.get().name,
-        std::process::id()
+        std::process::id(),
+        first_ten(names, started)
     );
 
     // Pings stop when this task stops being polled: a wedged runtime gets restarted.

@@ -12,21 +12,26 @@ use super::lifecycle::request_shutdown;
 use crate::state::{Shared, ShutdownReason, SubsystemEntry};
 use std::sync::Arc;
 
-/// `` (`db` 30s, `api` 2s)`` for the subsystems with a budget of their own (the first ten).
+/// `` (`db` 30s, `api` 2s)`` for the subsystems with a budget of their own.
 fn own_budget_note(own: &[(&str, Duration)]) -> String {
-    const SHOWN: usize = 10;
     if own.is_empty() {
         return String::new();
     }
-    let mut named: Vec<String> = own
+    let named = own
         .iter()
-        .take(SHOWN)
-        .map(|(name, budget)| format!("`{name}` {budget:?}"))
-        .collect();
-    if own.len() > SHOWN {
-        named.push(format!("and {} more", own.len() - SHOWN));
+        .map(|(name, budget)| format!("`{name}` {budget:?}"));
+    format!(" ({})", first_ten(named, own.len()))
+}
+
+/// The first ten of `total` items, comma-separated, and how many more: log lines stay short
+/// at 100 000 subsystems.
+pub(crate) fn first_ten(items: impl Iterator<Item = String>, total: usize) -> String {
+    const SHOWN: usize = 10;
+    let mut shown: Vec<String> = items.take(SHOWN).collect();
+    if total > SHOWN {
+        shown.push(format!("and {} more", total - SHOWN));
     }
-    format!(" ({})", named.join(", "))
+    shown.join(", ")
 }
 
 /// Cancels every handle, then aborts subsystems that overrun their budget. Returns the names of
