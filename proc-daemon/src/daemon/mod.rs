@@ -58,6 +58,9 @@ pub struct DaemonBuilder {
     signals: Option<signal::Attachment>,
     /// The launcher has started logging already.
     logging_started: bool,
+    /// The configuration was loaded through its origin, so the origin's checks (the `[app]`
+    /// type) have run on it already.
+    config_checked: bool,
     /// The PID file, locked already (by the launcher, before the set-up body ran).
     locked_pid_file: Option<PidFile>,
 }
@@ -70,6 +73,7 @@ impl DaemonBuilder {
             pid_file,
             signals: None,
             logging_started: false,
+            config_checked: false,
             locked_pid_file: None,
         }
     }
@@ -150,9 +154,11 @@ impl DaemonBuilder {
         self
     }
 
-    /// Where the configuration came from, whole (the launcher's path, prefix and name).
-    pub(crate) fn with_origin(self, from: ConfigOrigin) -> Self {
+    /// Where the configuration came from, whole (the launcher's path, prefix and name); the
+    /// configuration was loaded through it, so its checks have run.
+    pub(crate) fn with_origin(mut self, from: ConfigOrigin) -> Self {
         self.shared.config.change_origin(|origin| *origin = from);
+        self.config_checked = true;
         self
     }
 
@@ -213,6 +219,37 @@ impl DaemonBuilder {
             shared.time_stopping(),
         );
         outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Daemon};
+
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Settings {
+        port: u16,
+    }
+
+    #[tokio::test]
+    async fn with_app_checks_the_app_table_before_anything_starts() {
+        let mut config = Config::default();
+        config.app.insert("port".into(), "high".into());
+        let err = Daemon::builder(config)
+            .with_app::<Settings>()
+            .with_task("never", |_| async {
+                unreachable!("started despite a bad [app]")
+            })
+            .run()
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 78);
+        assert!(
+            err.to_string()
+                .contains("app.port: invalid type: string \"high\", expected u16"),
+            "{err}"
+        );
     }
 }
 

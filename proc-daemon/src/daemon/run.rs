@@ -22,6 +22,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         pid_file,
         signals,
         logging_started,
+        config_checked,
         locked_pid_file,
     } = builder;
     let _signals = match signals {
@@ -31,7 +32,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
             signal::attach(&shared)
         }
     };
-    if let Some(check) = shared.config.origin().app_check {
+    if !config_checked && let Some(check) = shared.config.origin().app_check {
         check(&shared.config.get())?;
     }
     let _running = Running::start(&shared);
