@@ -223,6 +223,14 @@ impl DaemonBuilder {
 }
 
 #[cfg(test)]
+impl DaemonBuilder {
+    pub(crate) fn shared_for_probe(&self) -> Arc<Shared> {
+        self.shared.freeze_entries();
+        self.shared.clone()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use crate::{Config, Daemon};
 
@@ -250,13 +258,5 @@ mod tests {
                 .contains("app.port: invalid type: string \"high\", expected u16"),
             "{err}"
         );
-    }
-}
-
-#[cfg(test)]
-impl DaemonBuilder {
-    pub(crate) fn shared_for_probe(&self) -> Arc<Shared> {
-        self.shared.freeze_entries();
-        self.shared.clone()
     }
 }
