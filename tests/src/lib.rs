@@ -218,7 +218,7 @@ impl Process {
     /// What follows `prefix` on the first printed line that contains it. Panics, showing all
     /// output, if no line does.
     #[must_use]
-    pub fn wait_for_line_value(&self, prefix: &str) -> String {
+    pub fn line_value(&self, prefix: &str) -> String {
         self.output
             .iter()
             .find_map(|line| {

@@ -127,31 +127,6 @@ fn numbers_from_the_config_are_bounded_before_use() {
 }
 
 #[test]
-fn a_second_instance_stops_before_its_set_up_runs() {
-    let dir = scratch_dir("pid-before-setup");
-    let pid_file = dir.join("fixture.pid");
-    let env = [("DAEMON_PID_FILE", pid_file.to_str().unwrap())];
-    let mut first = Process::start(FIXTURE, &["idle", "count=1"], &env);
-    first.wait_for("idle0: running");
-    let mut second = Process::start(FIXTURE, &["idle", "count=1"], &env);
-    assert_eq!(second.wait_exit(), Exit::Code(1), "{}", second.transcript());
-    assert_eq!(
-        second.count("is held by running process"),
-        1,
-        "{}",
-        second.transcript()
-    );
-    assert_eq!(
-        second.count("setup: starting"),
-        0,
-        "set-up ran: {}",
-        second.transcript()
-    );
-    first.signal(libc::SIGTERM);
-    assert_eq!(first.wait_exit(), Exit::Code(0));
-}
-
-#[test]
 fn instances_started_and_stopped_in_a_storm_never_run_together() {
     let dir = scratch_dir("pid-storm");
     let pid_file = dir.join("fixture.pid");

@@ -26,6 +26,27 @@ fn start(config: &Path, hot_reload: bool) -> Process {
     )
 }
 
+/// A daemon with `hot_reload` on `config` (written at version 0), once it watches the file.
+fn start_watching(config: &Path) -> Process {
+    std::fs::write(config, version(0, "info")).unwrap();
+    let mut daemon = start(config, true);
+    daemon.wait_for("config: version 0");
+    daemon.wait_for("hot_reload: watching");
+    daemon
+}
+
+/// Stops `daemon` and checks that no partial configuration was ever applied.
+fn stop_with_no_partial_config(mut daemon: Process) {
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    assert_eq!(
+        daemon.count("config: PARTIAL"),
+        0,
+        "{}",
+        daemon.transcript()
+    );
+}
+
 #[test]
 fn sighup_applies_an_edit_and_a_broken_edit_keeps_the_old_config() {
     let dir = scratch_dir("reload-sighup");
@@ -95,10 +116,7 @@ fn the_log_level_changes_live() {
 fn rapid_rewrites_never_apply_a_partial_config_and_end_on_the_last() {
     let dir = scratch_dir("reload-rapid");
     let config = dir.join("daemon.toml");
-    std::fs::write(&config, version(0, "info")).unwrap();
-    let mut daemon = start(&config, true);
-    daemon.wait_for("config: version 0");
-    daemon.wait_for("hot_reload: watching");
+    let mut daemon = start_watching(&config);
 
     for n in 1..=200 {
         let text = version(n, "info");
@@ -125,24 +143,14 @@ fn rapid_rewrites_never_apply_a_partial_config_and_end_on_the_last() {
         }
     }
     daemon.wait_for("config: version 200 timeout_ms=1200");
-    daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
-    assert_eq!(
-        daemon.count("config: PARTIAL"),
-        0,
-        "{}",
-        daemon.transcript()
-    );
+    stop_with_no_partial_config(daemon);
 }
 
 #[test]
 fn a_writer_that_pauses_mid_file_is_waited_for() {
     let dir = scratch_dir("reload-pause");
     let config = dir.join("daemon.toml");
-    std::fs::write(&config, version(0, "info")).unwrap();
-    let mut daemon = start(&config, true);
-    daemon.wait_for("config: version 0");
-    daemon.wait_for("hot_reload: watching");
+    let mut daemon = start_watching(&config);
 
     let text = version(1, "info");
     let (head, tail) = text.split_at(text.find("end =").unwrap());
@@ -161,14 +169,7 @@ fn a_writer_that_pauses_mid_file_is_waited_for() {
     file.write_all(tail.as_bytes()).unwrap();
     drop(file);
     daemon.wait_for("config: version 1 timeout_ms=1001");
-    daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
-    assert_eq!(
-        daemon.count("config: PARTIAL"),
-        0,
-        "{}",
-        daemon.transcript()
-    );
+    stop_with_no_partial_config(daemon);
 }
 
 #[test]

@@ -299,6 +299,13 @@ fn a_second_instance_with_the_same_pid_file_is_refused() {
         0,
         "the second instance started work"
     );
+    // The lock is taken before set-up: a second instance has no set-up side effects.
+    assert_eq!(
+        second.count("setup: starting"),
+        0,
+        "{}",
+        second.transcript()
+    );
 
     assert_eq!(
         std::fs::read_to_string(&pid_file).unwrap().trim(),

@@ -227,6 +227,45 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_memory_pool_is_refused() {
+        let mut config = Config::default();
+        config.performance.memory_pool_size = (1 << 40) + 1;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "performance.memory_pool_size (1099511627777) must be at most 1099511627776 (1 TiB)"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn files_the_daemon_writes_must_be_regular_files_not_links() {
+        let dir = std::env::temp_dir().join(format!("proc-daemon-validate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join("d.log");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+        let mut config = Config::default();
+        config.logging.file = Some(link.clone());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("is a symbolic link; the daemon does not follow links"),
+            "{err}"
+        );
+        config.logging.file = None;
+        config.pid_file = Some(dir.clone());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "pid_file = {:?}: is not a regular file",
+                dir.display().to_string()
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn deadlines_and_intervals_are_bounded() {
         let mut config = Config::default();
         config.shutdown.kill_timeout_ms = u64::MAX;

@@ -79,6 +79,9 @@ mod tests {
 
     #[test]
     fn a_memory_pool_is_reserved_and_then_serves_allocations() {
+        // The call reaches mimalloc: an impossible reservation is refused, with its code.
+        let err = super::reserve(1 << 62).unwrap_err();
+        assert!(err.starts_with("mimalloc could not reserve"), "{err}");
         super::reserve(64 << 20).unwrap();
         let big = vec![1u8; 16 << 20];
         // SAFETY: mi_is_in_heap_region only compares the pointer with mimalloc's regions.
