@@ -204,6 +204,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .map(|path| quote_spanned!(path.span()=> .with_subsystem(#path {})));
     quote! {
         fn main() -> ::std::process::ExitCode {
+            // Runs at load time, before `main`: the stop signals stay pending, not fatal, until
+            // the launcher has installed their handlers.
+            #[used]
+            #[cfg_attr(
+                any(target_os = "linux", target_os = "android", target_os = "freebsd",
+                    target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly",
+                    target_os = "illumos", target_os = "solaris"),
+                unsafe(link_section = ".init_array")
+            )]
+            #[cfg_attr(target_vendor = "apple", unsafe(link_section = "__DATA,__mod_init_func"))]
+            static __PROC_DAEMON_HOLD_SIGNALS: extern "C" fn() =
+                #krate::__private::block_until_installed;
+
             #(#attrs)*
             #asyncness fn #setup() #output #block
 
@@ -247,6 +260,22 @@ mod tests {
         );
         expect![[r#"
             fn main() -> ::std::process::ExitCode {
+                #[used]
+                #[cfg_attr(
+                    any(
+                        target_os = "linux",
+                        target_os = "android",
+                        target_os = "freebsd",
+                        target_os = "netbsd",
+                        target_os = "openbsd",
+                        target_os = "dragonfly",
+                        target_os = "illumos",
+                        target_os = "solaris"
+                    ),
+                    unsafe(link_section = ".init_array")
+                )]
+                #[cfg_attr(target_vendor = "apple", unsafe(link_section = "__DATA,__mod_init_func"))]
+                static __PROC_DAEMON_HOLD_SIGNALS: extern "C" fn() = ::proc_daemon::__private::block_until_installed;
                 async fn __proc_daemon_setup() -> proc_daemon::Result<()> {
                     prepare().await?;
                     Ok(())
@@ -293,6 +322,22 @@ mod tests {
         );
         expect![[r#"
             fn main() -> ::std::process::ExitCode {
+                #[used]
+                #[cfg_attr(
+                    any(
+                        target_os = "linux",
+                        target_os = "android",
+                        target_os = "freebsd",
+                        target_os = "netbsd",
+                        target_os = "openbsd",
+                        target_os = "dragonfly",
+                        target_os = "illumos",
+                        target_os = "solaris"
+                    ),
+                    unsafe(link_section = ".init_array")
+                )]
+                #[cfg_attr(target_vendor = "apple", unsafe(link_section = "__DATA,__mod_init_func"))]
+                static __PROC_DAEMON_HOLD_SIGNALS: extern "C" fn() = ::proc_daemon::__private::block_until_installed;
                 fn __proc_daemon_setup() {}
                 ::proc_daemon::__private::Launcher::new(::core::env!("CARGO_PKG_NAME"))
                     .version(::core::env!("CARGO_PKG_VERSION"))

@@ -153,6 +153,7 @@ pub mod __private {
         AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaBoxedError, ViaInto, ViaStdError,
         detached_context, health_check, run_blocking,
     };
+    pub use crate::process::signal::block_until_installed;
     pub use crate::subsystem::{HealthCheck, RunFuture};
     pub use crate::{
         Config, Context, DaemonBuilder, Error, Launcher, RestartLimit, RestartPolicy, Result,

@@ -64,3 +64,31 @@ fn anyhow_and_boxed_errors_are_reported_with_their_context() {
         refused.transcript()
     );
 }
+
+/// The signal mask of thread `tid` of process `pid` (`SigBlk` in its `/proc` status).
+fn blocked_mask(pid: i32, tid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .expect("SigBlk in /proc status")
+}
+
+#[test]
+fn stop_signals_are_held_from_load_time_until_their_handlers_exist() {
+    let mut daemon = Process::start(FIXTURE, &[], &[("DAEMON_LOGGING_LEVEL", "debug")]);
+    // Only the constructor `#[daemon]` registers in `.init_array` sets what this line reports.
+    daemon.wait_for("stop signals were held from load time until their handlers were installed");
+    daemon.wait_for("all 2 subsystem(s) are running");
+    // ...and the hold ends with the handlers: the main thread (which spawned the runtime's
+    // workers) takes SIGTERM again, so nothing stays pending for ever.
+    let sigterm = 1u64 << (libc::SIGTERM - 1);
+    assert_eq!(
+        blocked_mask(daemon.pid(), daemon.pid()) & sigterm,
+        0,
+        "SIGTERM is still blocked on the main thread"
+    );
+    let (exit, _) = daemon.signal_and_wait_exit(libc::SIGTERM);
+    assert_eq!(exit, Exit::Code(0), "{}", daemon.transcript());
+}

@@ -182,6 +182,11 @@ impl Launcher {
             Err(err) => return self.fail(&err),
         };
         logging::init(&config);
+        if signal::blocked_at_load() {
+            tracing::debug!(
+                "stop signals were held from load time until their handlers were installed"
+            );
+        }
         let runtime = match build_runtime(&config) {
             Ok(runtime) => runtime,
             Err(err) => return self.fail(&Error::from(err)),

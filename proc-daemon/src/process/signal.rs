@@ -5,7 +5,7 @@
 //! are handled even when every runtime worker is blocked. A shutdown signal that arrives before a
 //! daemon is running is remembered and starts the shutdown as soon as one is.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1};
@@ -164,6 +164,7 @@ pub fn install() -> std::io::Result<()> {
         return Ok(());
     }
     let mut signals = with_signals_blocked(|| Signals::new(HANDLED))?;
+    // Spawned while a load-time block still holds: the thread only reads the handlers' pipe.
     std::thread::Builder::new()
         .name("proc-daemon-signals".into())
         .stack_size(128 * 1024)
@@ -172,8 +173,42 @@ pub fn install() -> std::io::Result<()> {
                 deliver(signal);
             }
         })?;
+    if BLOCKED_AT_LOAD.load(Ordering::Acquire) {
+        // The handlers exist: what was held since load time is delivered now, to them.
+        set_handled_mask(libc::SIG_UNBLOCK);
+    }
     let _ = INSTALLED.set(());
     Ok(())
+}
+
+static BLOCKED_AT_LOAD: AtomicBool = AtomicBool::new(false);
+
+/// Blocks the handled signals on the calling thread until [`install`] has put their handlers in
+/// place. `#[daemon]` registers this as a load-time constructor (`.init_array`), so a SIGTERM
+/// sent right after `exec` stays pending instead of ending the process by its default action
+/// before `main` runs; only the dynamic loader's own work comes before it. At load time the
+/// process has one thread, and every thread it starts before `install` inherits the block.
+pub extern "C" fn block_until_installed() {
+    set_handled_mask(libc::SIG_BLOCK);
+    BLOCKED_AT_LOAD.store(true, Ordering::Release);
+}
+
+/// Whether [`block_until_installed`] ran (before `main`, under `#[daemon]`).
+pub(crate) fn blocked_at_load() -> bool {
+    BLOCKED_AT_LOAD.load(Ordering::Acquire)
+}
+
+fn set_handled_mask(how: libc::c_int) {
+    // SAFETY: plain sigset manipulation on a stack value, and pthread_sigmask on this thread;
+    // both are async-signal-safe and need nothing of std, so this may run before `main`.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        for signal in HANDLED {
+            libc::sigaddset(&raw mut set, signal);
+        }
+        libc::pthread_sigmask(how, &raw const set, std::ptr::null_mut());
+    }
 }
 
 const HANDLED: [i32; 5] = [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1];
