@@ -89,8 +89,8 @@ pub use proc_daemon_macros::{daemon, subsystem};
 
 pub use config::{
     AdminConfig, Config, ConfigBuilder, ConfigSource, EnvOverride, IpcConfig, LogFilter, LogLevel,
-    LoggingConfig, MAX_CONFIG_BYTES, MAX_DURATION_MS, MonitoringConfig, PerformanceConfig,
-    ShutdownConfig,
+    LoggingConfig, MAX_CONFIG_BYTES, MAX_DURATION_MS, MAX_OPEN_FILES, MonitoringConfig,
+    PerformanceConfig, ProcessConfig, ShutdownConfig,
 };
 #[cfg(feature = "lockfree-coordination")]
 pub use daemon::SubsystemManager;

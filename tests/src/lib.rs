@@ -288,6 +288,23 @@ fn forward_lines(
     })
 }
 
+/// Whether this test process is root, which the tests that act as another user need. When it
+/// is not, the test is skipped with a line saying so — unless `PROC_DAEMON_TESTS_AS_ROOT` is
+/// set (CI sets it: it runs as root), where a skip would hide a test that never ran.
+#[must_use]
+pub fn runs_as_root(needed_for: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    assert!(
+        std::env::var_os("PROC_DAEMON_TESTS_AS_ROOT").is_none(),
+        "PROC_DAEMON_TESTS_AS_ROOT is set, but the tests do not run as root: {needed_for}"
+    );
+    eprintln!("skipped: {needed_for} needs root");
+    false
+}
+
 /// Whether `/proc/PID/status` lists `signal` in `SigCgt`.
 #[must_use]
 pub fn catches(pid: i32, signal: i32) -> bool {

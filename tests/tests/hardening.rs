@@ -165,9 +165,7 @@ fn instances_started_and_stopped_in_a_storm_never_run_together() {
 
 #[test]
 fn ctl_refuses_a_socket_served_by_another_user() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: serving a socket as another user needs root");
+    if !tests::runs_as_root("serving a socket as another user") {
         return;
     }
     let dir = scratch_dir("ctl-impostor");
@@ -403,9 +401,7 @@ fn a_crash_loop_logs_a_few_lines_a_second_and_counts_the_rest() {
 fn a_non_root_daemons_default_socket_lives_in_a_private_directory() {
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     use std::os::unix::process::CommandExt as _;
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: running the daemon as another user needs root");
+    if !tests::runs_as_root("running the daemon as another user") {
         return;
     }
     let dir = scratch_dir("ipc-private-default");
@@ -491,4 +487,106 @@ fn every_line_logged_before_exit_reaches_the_log_file() {
         "{}",
         daemon.transcript()
     );
+}
+
+/// The fixture, idle, started with the open-file limits `soft` and `hard`; `without_raising`
+/// takes away the right to raise the hard limit (root's `CAP_SYS_RESOURCE`), as for any user.
+fn idle_with_open_files(soft: u64, hard: u64, without_raising: bool, wanted: &str) -> Process {
+    use std::os::unix::process::CommandExt as _;
+    let mut command = Command::new(FIXTURE);
+    command
+        .args(["idle"])
+        .env("DAEMON_PROCESS_MAX_OPEN_FILES", wanted);
+    // SAFETY: setrlimit and prctl are async-signal-safe; the closure allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Out of the bounding set, the capability is not regained by exec.
+            const CAP_SYS_RESOURCE: libc::c_ulong = 24;
+            if without_raising
+                && libc::geteuid() == 0
+                && libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Process::spawn(command)
+}
+
+/// Whether this process has `CAP_SYS_RESOURCE` (bit 24 of `CapEff`).
+fn may_raise_hard_limits() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let effective = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .unwrap_or(0);
+    if effective & (1 << 24) == 0 {
+        eprintln!(
+            "not shown: raising a hard limit needs CAP_SYS_RESOURCE, which this process lacks"
+        );
+        return false;
+    }
+    true
+}
+
+/// (soft, hard) of "Max open files" in `/proc/PID/limits`.
+fn open_files_limits(pid: i32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let mut numbers = line["Max open files".len()..].split_whitespace();
+    (
+        numbers.next().unwrap().to_owned(),
+        numbers.next().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn max_open_files_raises_the_descriptor_limit_at_start() {
+    let mut daemon = idle_with_open_files(256, 4096, true, "2048");
+    daemon.wait_for("process.max_open_files: raised the open-file limit from 256 to 2048");
+    assert_eq!(
+        open_files_limits(daemon.pid()),
+        ("2048".to_owned(), "4096".to_owned())
+    );
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+
+    // Root in a container may lack the capability; then there is nothing more to show here.
+    if may_raise_hard_limits() {
+        let mut daemon = idle_with_open_files(256, 512, false, "4096");
+        daemon.wait_for("process.max_open_files: raised the open-file limit from 256 to 4096");
+        assert_eq!(
+            open_files_limits(daemon.pid()),
+            ("4096".to_owned(), "4096".to_owned())
+        );
+        daemon.signal(libc::SIGTERM);
+        assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    }
+}
+
+#[test]
+fn max_open_files_above_a_hard_limit_it_may_not_raise_exits_78() {
+    let mut daemon = idle_with_open_files(256, 512, true, "4096");
+    assert_eq!(
+        daemon.wait_exit(),
+        Exit::Code(78),
+        "{}",
+        daemon.transcript()
+    );
+    daemon.wait_for(
+        "fixture: error: invalid configuration: process.max_open_files (4096) is above this process's hard limit of 512 open files, which it may not raise (Operation not permitted (os error 1)); raise the hard limit where the daemon is started (systemd: LimitNOFILE=4096)",
+    );
+    assert_eq!(daemon.count(": running"), 0, "{}", daemon.transcript());
 }

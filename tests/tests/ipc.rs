@@ -193,9 +193,7 @@ fn malformed_commands_get_errors_and_the_connection_survives_them() {
 
 #[test]
 fn another_user_is_refused_even_when_the_socket_is_world_writable() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: switching to another uid needs root");
+    if !tests::runs_as_root("switching to another uid") {
         return;
     }
     let mut running = start("ipc-other-user");

@@ -125,6 +125,10 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.ipc.socket = (!v.is_empty()).then(|| PathBuf::from(v));
         Ok(())
     }),
+    ("process.max_open_files", |c, v| {
+        c.process.max_open_files = Some(parse_int(v)?);
+        Ok(())
+    }),
     ("hot_reload", |c, v| {
         c.hot_reload = parse_bool(v)?;
         Ok(())
@@ -199,13 +203,14 @@ fn parse_int<T: std::str::FromStr>(value: &str) -> Result<T, String> {
 }
 
 /// The sections whose variables are all ours: an unknown `<PREFIX>_SHUTDOWN_...` is a typo.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "logging",
     "shutdown",
     "performance",
     "monitoring",
     "admin",
     "ipc",
+    "process",
 ];
 
 pub(crate) fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {
@@ -331,6 +336,7 @@ mod tests {
             "performance.memory_pool_size",
             "performance.numa_aware",
             "performance.lock_free",
+            "process.max_open_files",
             "monitoring.health_checks",
             "monitoring.health_check_interval_ms",
             "monitoring.health_check_failures",

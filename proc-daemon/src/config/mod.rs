@@ -42,6 +42,9 @@
 //! enabled = false
 //! socket = "/run/my-daemon.sock"  # default: <name>.sock in the runtime directory
 //!
+//! [process]
+//! max_open_files = 65536  # raise the soft RLIMIT_NOFILE at start (default: left as inherited)
+//!
 //! [app]               # free-form, read with `config.app::<T>()`
 //! ```
 
@@ -69,7 +72,7 @@ pub use load::{ConfigSource, MAX_CONFIG_BYTES};
 pub(crate) use log_filter::{Filter, parse_filter};
 pub use log_filter::{LogFilter, check_filter};
 pub(crate) use origin::{AppCheck, ConfigOrigin, DEFAULT_ENV_PREFIX, app_check};
-pub use validate::MAX_DURATION_MS;
+pub use validate::{MAX_DURATION_MS, MAX_OPEN_FILES};
 
 use crate::{Error, Result};
 
@@ -107,6 +110,8 @@ pub struct Config {
     pub admin: Option<AdminConfig>,
     /// The local control socket (`status`, `health`, `reload`, `stop`); off by default.
     pub ipc: IpcConfig,
+    /// The process's own limits.
+    pub process: ProcessConfig,
     /// The PID file, locked for the daemon's life. None: no PID file.
     pub pid_file: Option<PathBuf>,
     /// Reload the configuration when its file changes (the directory is watched, so editors
@@ -293,6 +298,24 @@ impl IpcConfig {
     }
 }
 
+/// `[process]`: limits of the daemon's process, applied at start before the set-up body runs.
+///
+/// ```
+/// let config: proc_daemon::Config = toml::from_str("[process]\nmax_open_files = 65536").unwrap();
+/// assert_eq!(config.process.max_open_files, Some(65536));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ProcessConfig {
+    /// The soft limit on open file descriptors (`RLIMIT_NOFILE`) to raise to at start; a
+    /// daemon serving many connections needs more than the usual 1 024. It may not exceed the
+    /// hard limit the service manager gave (systemd's `LimitNOFILE=`) unless the daemon may raise
+    /// that too (root, `CAP_SYS_RESOURCE`): otherwise start-up fails with exit 78 naming both
+    /// numbers. A limit already higher is left as it is. None (default): left as inherited.
+    pub max_open_files: Option<u64>,
+}
+
 /// `[admin]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -376,6 +399,7 @@ impl Default for Config {
             monitoring: MonitoringConfig::default(),
             admin: None,
             ipc: IpcConfig::default(),
+            process: ProcessConfig::default(),
             pid_file: None,
             hot_reload: false,
             app: toml::Table::new(),

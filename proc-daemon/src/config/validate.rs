@@ -120,6 +120,13 @@ impl Config {
         if self.logging.max_files == 0 {
             return Err(Error::config("logging.max_files must be at least 1"));
         }
+        if let Some(limit) = self.process.max_open_files
+            && !(1..=MAX_OPEN_FILES).contains(&limit)
+        {
+            return Err(Error::config(format!(
+                "process.max_open_files ({limit}) must be between 1 and {MAX_OPEN_FILES}"
+            )));
+        }
         Ok(())
     }
 }
@@ -154,6 +161,9 @@ impl PerformanceConfig {
         Ok(())
     }
 }
+
+/// The largest `process.max_open_files`: Linux's own ceiling (`fs.nr_open` cannot exceed it).
+pub const MAX_OPEN_FILES: u64 = 1 << 30;
 
 /// The largest `performance.memory_pool_size`: 1 TiB.
 const MAX_MEMORY_POOL: u64 = 1 << 40;
@@ -224,6 +234,29 @@ mod tests {
             err.contains("hot_reload = true needs proc-daemon's `config-watch` feature"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn max_open_files_is_bounded() {
+        for (limit, ok) in [
+            (0, false),
+            (1, true),
+            (MAX_OPEN_FILES, true),
+            (MAX_OPEN_FILES + 1, false),
+        ] {
+            let mut config = Config::default();
+            config.process.max_open_files = Some(limit);
+            let outcome = config.validate();
+            assert_eq!(outcome.is_ok(), ok, "{limit}: {outcome:?}");
+            if !ok {
+                assert!(
+                    outcome.unwrap_err().to_string().contains(&format!(
+                        "process.max_open_files ({limit}) must be between 1 and 1073741824"
+                    )),
+                    "{limit}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::config::{ConfigOrigin, ConfigSource};
 use crate::error::exit_code;
 use crate::process::output::{err_line, out, out_line};
 use crate::process::runtime::build_runtime;
-use crate::process::{cli, logging, signal};
+use crate::process::{cli, limits, logging, signal};
 use crate::supervision::run::panic_message;
 use crate::{Config, Daemon, DaemonBuilder, Error, Result};
 
@@ -186,6 +186,9 @@ impl Launcher {
             tracing::debug!(
                 "stop signals were held from load time until their handlers were installed"
             );
+        }
+        if let Err(err) = limits::apply(&config) {
+            return self.fail(&err);
         }
         let runtime = match build_runtime(&config) {
             Ok(runtime) => runtime,

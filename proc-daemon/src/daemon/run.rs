@@ -46,6 +46,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
     #[cfg(feature = "scheduler-hints")]
     crate::process::scheduler::apply_process_hints(&shared.config.get());
     crate::process::tuning::apply(&shared);
+    crate::process::limits::apply(&shared.config.get())?;
     // The lock taken before set-up, unless set-up chose another PID file.
     let _pid_file = match (locked_pid_file, pid_file) {
         (Some(locked), Some(path)) if locked.path() == path => Some(locked),
