@@ -413,3 +413,37 @@ fn a_cpu_profile_over_http_parses_as_pprof_and_one_runs_at_a_time() {
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
 }
+
+#[cfg(feature = "profiling")]
+fn resident_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[cfg(feature = "profiling")]
+#[test]
+fn cpu_profiles_do_not_pile_up_memory() {
+    let (mut daemon, address) = start(&["idle"], &[]);
+    daemon.wait_for("all 2 subsystem(s) are running");
+    let profile = || {
+        let (code, _) = get_bytes(&address, "/debug/pprof/profile?seconds=1");
+        assert_eq!(code, 200);
+    };
+    // The first profile leaves pprof's sample table behind for the life of the process; each
+    // later one used to add another table and the symbol cache (about 70 MB each time).
+    profile();
+    let after_first = resident_kib(daemon.pid());
+    profile();
+    profile();
+    let after_third = resident_kib(daemon.pid());
+    assert!(
+        after_third < after_first + 24 * 1024,
+        "resident memory grew from {after_first} KiB to {after_third} KiB over two profiles"
+    );
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+}

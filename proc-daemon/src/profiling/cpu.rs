@@ -25,7 +25,9 @@ static RUNNING: AtomicBool = AtomicBool::new(false);
 /// # Ok::<(), proc_daemon::Error>(())
 /// ```
 pub struct CpuProfiler {
-    guard: pprof::ProfilerGuard<'static>,
+    /// Always `Some` until dropped: taken in `drop` so the sampler's memory is freed before it
+    /// is handed back to the system.
+    guard: Option<pprof::ProfilerGuard<'static>>,
 }
 
 impl std::fmt::Debug for CpuProfiler {
@@ -64,7 +66,7 @@ impl CpuProfiler {
             // Unwinding through these from a signal handler can deadlock (pprof's advice).
             .blocklist(&["libc", "libgcc", "pthread", "vdso"])
             .build()
-            .map(|guard| Self { guard })
+            .map(|guard| Self { guard: Some(guard) })
             .map_err(|err| {
                 RUNNING.store(false, Ordering::Release);
                 Error::profiling(format!("CPU profile: cannot start the sampler: {err}"))
@@ -116,7 +118,8 @@ impl CpuProfiler {
     }
 
     fn report(&self) -> Result<pprof::Report> {
-        self.guard
+        let guard = self.guard.as_ref().expect("the guard lives until drop");
+        guard
             .report()
             .build()
             .map_err(|err| Error::profiling(format!("CPU profile: cannot build the report: {err}")))
@@ -125,8 +128,23 @@ impl CpuProfiler {
 
 impl Drop for CpuProfiler {
     fn drop(&mut self) {
-        // The guard stops the sampler when it is dropped, right after this.
+        // Dropping the guard stops the sampler.
+        drop(self.guard.take());
+        release_memory();
         RUNNING.store(false, Ordering::Release);
+    }
+}
+
+/// What a profile leaves behind. Symbolising parses the binary's debug information into a
+/// process-wide cache that `backtrace` keeps for ever; a report needs it only while it is built.
+/// The sample table of the profile just stopped is freed too, and the pages go back to the
+/// system at once rather than whenever glibc next trims.
+fn release_memory() {
+    backtrace::clear_symbol_cache();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the allocator's arenas to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
