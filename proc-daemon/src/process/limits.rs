@@ -37,6 +37,8 @@ fn open_files_limit() -> std::io::Result<(u64, u64)> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
+    // `rlim_t` is `u64` on Linux and macOS but `i64` on FreeBSD: hence the conversions.
+    #[allow(clippy::useless_conversion)]
     let widen = |value: libc::rlim_t| {
         if value == libc::RLIM_INFINITY {
             u64::MAX
@@ -48,6 +50,7 @@ fn open_files_limit() -> std::io::Result<(u64, u64)> {
 }
 
 fn set_open_files_limit(soft: u64, hard: u64) -> std::io::Result<()> {
+    #[allow(clippy::useless_conversion)]
     let narrow = |value: u64| {
         if value == u64::MAX {
             libc::RLIM_INFINITY
