@@ -381,3 +381,67 @@ fn a_client_that_never_reads_its_answers_is_dropped() {
     running.daemon.signal(libc::SIGTERM);
     assert_eq!(running.daemon.wait_exit(), Exit::Code(0));
 }
+
+#[test]
+fn ctl_reports_a_connection_closed_without_an_answer() {
+    let dir = scratch_dir("ipc-no-answer");
+    let socket = dir.join("fixture.sock");
+    let mut server = Process::start(
+        FIXTURE,
+        &[
+            "impostor",
+            &format!("socket={}", socket.display()),
+            "silent=1",
+        ],
+        &[],
+    );
+    server.wait_for("impostor: listening");
+    let output = Command::new(FIXTURE)
+        .args(["ctl", "stop"])
+        .envs(ipc_env(&socket))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot reach the daemon at")
+            && stderr(&output).contains(
+                "the daemon closed the connection without answering \"stop\" (it may be stopping)"
+            ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stdout(&output), "");
+    assert_eq!(server.wait_exit(), Exit::Code(0));
+}
+
+#[test]
+fn in_a_storm_of_stops_and_reloads_every_client_gets_an_answer_or_an_error() {
+    let mut running = start("ipc-storm");
+    let socket = running.socket.clone();
+    let clients: Vec<_> = (0..200)
+        .map(|i| {
+            let socket = socket.clone();
+            std::thread::spawn(move || {
+                let command = ["stop", "reload", "status"][i % 3];
+                (command, proc_daemon::ipc::request(&socket, command))
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for client in clients {
+        match client.join().unwrap() {
+            (command, Ok(answer)) => {
+                assert!(!answer.is_empty(), "{command}: an empty answer");
+                answered += 1;
+            }
+            (_, Err(_)) => {}
+        }
+    }
+    assert!(answered > 0, "no client was answered");
+    assert_eq!(
+        running.daemon.wait_exit(),
+        Exit::Code(0),
+        "{}",
+        running.daemon.transcript()
+    );
+}

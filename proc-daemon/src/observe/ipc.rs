@@ -53,7 +53,8 @@ const COMMANDS: &str = "status, health, reload, stop";
 ///
 /// # Errors
 /// The connection's I/O error: the daemon is not running, the socket is not ours to use, it is
-/// served by a process of another user (not root), or it did not answer within 10 s.
+/// served by a process of another user (not root), it did not answer within 10 s, or it closed
+/// the connection without answering (`UnexpectedEof`: it ended meanwhile).
 pub fn request(socket: &Path, command: &str) -> std::io::Result<String> {
     let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
     // Whoever could replace the socket could read our command and answer "ok": only a
@@ -75,6 +76,16 @@ pub fn request(socket: &Path, command: &str) -> std::io::Result<String> {
     stream.shutdown(std::net::Shutdown::Write)?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
+    if answer.trim().is_empty() {
+        // What a daemon that ends while a command is in flight leaves: no answer is no "ok".
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!(
+                "the daemon closed the connection without answering {:?} (it may be stopping)",
+                command.trim()
+            ),
+        ));
+    }
     Ok(answer.trim_end().to_owned())
 }
 

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         .filter_map(|a| a.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
         .collect();
     if scenario == "impostor" {
-        return impostor(&options["socket"]);
+        return impostor(&options["socket"], options.contains_key("silent"));
     }
     let prefix = std::env::var("FIXTURE_ENV_PREFIX").unwrap_or_else(|_| "DAEMON".to_owned());
     Launcher::new("fixture")
@@ -319,7 +319,9 @@ fn flaky(
 }
 
 /// Serves a control socket that is not the daemon's: it reads one command and claims to obey.
-fn impostor(socket: &str) -> ExitCode {
+/// Serves one connection on `socket`: reads a line and answers "ok: stopping", or (`silent`)
+/// closes without answering, as a daemon that ends mid-command does.
+fn impostor(socket: &str, silent: bool) -> ExitCode {
     use std::io::{BufRead as _, Write as _};
     let listener = std::os::unix::net::UnixListener::bind(socket).expect("bind the impostor");
     println!("impostor: listening");
@@ -327,7 +329,9 @@ fn impostor(socket: &str) -> ExitCode {
         let mut line = String::new();
         let _ = std::io::BufReader::new(&stream).read_line(&mut line);
         println!("impostor: read {:?}", line.trim());
-        let _ = (&stream).write_all(b"ok: stopping\n");
+        if !silent {
+            let _ = (&stream).write_all(b"ok: stopping\n");
+        }
     }
     ExitCode::SUCCESS
 }
