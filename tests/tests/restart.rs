@@ -127,3 +127,28 @@ fn a_critical_failure_stops_the_other_subsystems() {
         daemon.count("steady: cancelled")
     );
 }
+
+#[test]
+fn a_configuration_error_from_a_subsystem_ends_the_daemon_with_78_not_a_restart_loop() {
+    let mut daemon = Process::start(FIXTURE, &["config-error"], &[]);
+    assert_eq!(
+        daemon.wait_exit(),
+        Exit::Code(78),
+        "{}",
+        daemon.transcript()
+    );
+    daemon.wait_for(
+        "subsystem `reader` failed with a configuration error; a restart cannot mend the configuration, so the daemon stops (exit 78)",
+    );
+    daemon.wait_for(
+        "fixture: error: invalid configuration: subsystem `reader`: app.port: expected a number from 1 to 65535",
+    );
+    daemon.wait_for("shutting down (subsystem `reader` returned a configuration error)");
+    assert_eq!(
+        daemon.count("reader: running"),
+        1,
+        "{}",
+        daemon.transcript()
+    );
+    assert_eq!(daemon.count("restarting subsystem"), 0);
+}

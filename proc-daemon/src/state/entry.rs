@@ -32,6 +32,8 @@ pub(crate) struct Failures {
     pub(crate) last_error: Option<Arc<String>>,
     pub(crate) panics: u32,
     pub(crate) health_failures: u32,
+    /// The last run failed with `Error::Config`; cleared when read.
+    pub(crate) config_error: bool,
 }
 
 impl std::fmt::Debug for SubsystemEntry {
@@ -121,6 +123,18 @@ impl SubsystemEntry {
 
     pub(crate) fn note_panic(&self) {
         self.note(|f| f.panics += 1);
+    }
+
+    /// The run that just ended returned a configuration error.
+    pub(crate) fn note_config_error(&self) {
+        self.note(|f| f.config_error = true);
+    }
+
+    /// Whether the run that just ended returned a configuration error (and forgets it).
+    pub(crate) fn take_config_error(&self) -> bool {
+        self.failures()
+            .as_deref_mut()
+            .is_some_and(|f| std::mem::take(&mut f.config_error))
     }
 
     pub(crate) fn note_health_failure(&self) {

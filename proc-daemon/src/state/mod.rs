@@ -32,6 +32,8 @@ pub enum ShutdownReason {
     Requested,
     /// A critical subsystem ended as failed.
     SubsystemFailed(String),
+    /// A subsystem returned a configuration error (`Error::Config`), which no restart mends.
+    ConfigError(String),
     /// Every subsystem stopped on its own.
     AllStopped,
 }
@@ -42,6 +44,9 @@ impl fmt::Display for ShutdownReason {
             Self::Signal(signal) => write!(f, "received {}", signal_name(*signal)),
             Self::Requested => f.write_str("shutdown requested"),
             Self::SubsystemFailed(name) => write!(f, "critical subsystem `{name}` failed"),
+            Self::ConfigError(name) => {
+                write!(f, "subsystem `{name}` returned a configuration error")
+            }
             Self::AllStopped => f.write_str("every subsystem has stopped"),
         }
     }
@@ -172,17 +177,14 @@ impl Shared {
         first
     }
 
-    /// Records the first failure of a critical subsystem (it decides the exit code) and that
-    /// shutdown starts because of it; `true` if this is the first reason to stop.
-    pub(crate) fn set_failure(&self, name: &str, error: &str) -> bool {
+    /// Records the first failure that decides the exit code (a critical subsystem's, or a
+    /// configuration error) and `reason`, why shutdown starts because of it; `true` if this is
+    /// the first reason to stop.
+    pub(crate) fn set_failure(&self, error: Error, reason: ShutdownReason) -> bool {
         let mut outcome = crate::lock::mutex(&self.outcome);
-        outcome
-            .failure
-            .get_or_insert_with(|| Error::subsystem(name.to_owned(), error.to_owned()));
+        outcome.failure.get_or_insert(error);
         let first = outcome.reason.is_none();
-        outcome
-            .reason
-            .get_or_insert_with(|| ShutdownReason::SubsystemFailed(name.to_owned()));
+        outcome.reason.get_or_insert(reason);
         first
     }
 

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::Error;
 use crate::process::{systemd, watchdog};
 use crate::state::{Shared, ShutdownReason};
 use crate::subsystem::context::Readiness;
@@ -18,7 +19,25 @@ pub(crate) fn request_shutdown(shared: &Arc<Shared>, reason: ShutdownReason) {
 
 /// A critical subsystem ended as failed: it decides the exit code, and the daemon stops.
 pub(crate) fn record_failure(shared: &Arc<Shared>, name: &str, error: &str) {
-    let first = shared.set_failure(name, error);
+    let first = shared.set_failure(
+        Error::subsystem(name.to_owned(), error.to_owned()),
+        ShutdownReason::SubsystemFailed(name.to_owned()),
+    );
+    begin_shutdown(shared, first);
+}
+
+/// A subsystem returned a configuration error: no restart can mend the configuration, so the
+/// daemon stops and exits 78 (`EX_CONFIG`, which `RestartPreventExitStatus=78` keeps systemd
+/// from restarting), whether the subsystem is critical or not.
+pub(crate) fn record_config_failure(shared: &Arc<Shared>, name: &str, error: &str) {
+    // The run's message is the error's display, "invalid configuration: ...": said once.
+    let message = error
+        .strip_prefix("invalid configuration: ")
+        .unwrap_or(error);
+    let first = shared.set_failure(
+        Error::config(format!("subsystem `{name}`: {message}")),
+        ShutdownReason::ConfigError(name.to_owned()),
+    );
     begin_shutdown(shared, first);
 }
 

@@ -145,7 +145,12 @@ impl Future for CatchUnwind<'_> {
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(Ok(()))) => Poll::Ready(Ok(())),
-            Ok(Poll::Ready(Err(error))) => Poll::Ready(Err(error.to_string().into())),
+            Ok(Poll::Ready(Err(error))) => {
+                if matches!(error, crate::Error::Config { .. }) {
+                    self.entry.note_config_error();
+                }
+                Poll::Ready(Err(error.to_string().into()))
+            }
             Err(payload) => {
                 self.entry.note_panic();
                 Poll::Ready(Err(panic_message(payload.as_ref())))

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::lifecycle::{record_failure, subsystem_started};
+use super::lifecycle::{record_config_failure, record_failure, subsystem_started};
 use super::log_budget::LogBudget;
 use super::run::run_once;
 use crate::process::systemd;
@@ -126,6 +126,22 @@ fn after_run(
                 }
             }
         }
+        return Next::End;
+    }
+
+    if let Err(error) = &outcome
+        && entry.take_config_error()
+    {
+        if let Some(state) = restart.as_deref_mut() {
+            state.log.report(name);
+        }
+        log_failure(name, error);
+        tracing::error!(
+            subsystem = name,
+            "subsystem `{name}` failed with a configuration error; a restart cannot mend the configuration, so the daemon stops (exit 78)"
+        );
+        entry.transition(SubsystemState::Failed, Some(error), &shared.events);
+        record_config_failure(shared, name, error);
         return Next::End;
     }
 

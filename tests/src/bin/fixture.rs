@@ -102,6 +102,22 @@ fn build(
                 println!("steady: cancelled");
                 Ok(())
             }),
+        // Not critical, restarted always: a configuration error still ends the daemon (78).
+        "config-error" => daemon
+            .with_subsystem(
+                SubsystemFn::new("reader", |_shutdown| async move {
+                    println!("reader: running");
+                    Err(Error::config("app.port: expected a number from 1 to 65535"))
+                })
+                .restart_policy(RestartPolicy::Always)
+                .critical(false),
+            )
+            .with_subsystem_fn("steady", |shutdown| async move {
+                println!("steady: running");
+                shutdown.cancelled().await;
+                println!("steady: cancelled");
+                Ok(())
+            }),
         "stubborn" => daemon
             .with_subsystem_fn("polite", |shutdown| async move {
                 println!("polite: running");
