@@ -179,7 +179,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let setup = format_ident!("__proc_daemon_setup");
     let daemon = format_ident!("__proc_daemon_daemon");
     let await_setup = asyncness.map(|_| quote!(.await));
-    let convert = signature::error_conversion(&krate, &format_ident!("__proc_daemon_error"));
+    let convert = signature::error_conversion(
+        &krate,
+        &format_ident!("__proc_daemon_error"),
+        signature::error_type_span(signature),
+    );
     let run_setup = match returns {
         Returns::Unit => quote!(#setup()#await_setup;),
         Returns::Result => quote! {
@@ -291,13 +295,14 @@ mod tests {
                         {
                             return ::core::result::Result::Err({
                                 use ::proc_daemon::__private::{
-                                    ViaBoxedError as _, ViaInto as _, ViaStdError as _,
+                                    ViaBoxedError as _, ViaInto as _, ViaNothing as _,
+                                    ViaStdError as _,
                                 };
                                 let __proc_daemon_slot = ::proc_daemon::__private::ErrorSlot::new(
                                     __proc_daemon_error,
                                 );
                                 #[allow(clippy::needless_borrow)]
-                                let __proc_daemon_error = (&&&__proc_daemon_slot)
+                                let __proc_daemon_error = (&&&&__proc_daemon_slot)
                                     .take_daemon_error();
                                 __proc_daemon_error
                             });

@@ -50,6 +50,28 @@ fn is_unit_result(path: &syn::Path) -> bool {
     )
 }
 
+/// Where a rejected error type is reported: the `E` of `Result<(), E>`, or the `Result` of an
+/// alias such as `Result<()>`.
+pub(crate) fn error_type_span(signature: &Signature) -> proc_macro2::Span {
+    let ReturnType::Type(_, ty) = &signature.output else {
+        return signature.output.span();
+    };
+    let Type::Path(path) = &**ty else {
+        return ty.span();
+    };
+    let Some(last) = path.path.segments.last() else {
+        return ty.span();
+    };
+    match &last.arguments {
+        PathArguments::AngleBracketed(arguments) => arguments
+            .args
+            .iter()
+            .nth(1)
+            .map_or_else(|| last.ident.span(), Spanned::span),
+        _ => last.ident.span(),
+    }
+}
+
 /// A parameter a subsystem function may take, matched by the last segment of its type's path
 /// (so `ShutdownHandle`, `proc_daemon::ShutdownHandle` and re-exports all work).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -107,18 +129,24 @@ pub(crate) fn subsystem_parameters(signature: &Signature, errors: &mut Errors) -
     parameters
 }
 
-/// An expression converting `error` (any `E: Into<proc_daemon::Error>`, or any std error) into
-/// `proc_daemon::Error`, choosing the conversion by autoref specialisation.
+/// An expression converting `error` (any `E: Into<proc_daemon::Error>`, any std error, or what
+/// converts into a boxed error) into `proc_daemon::Error`, choosing the conversion by autoref
+/// specialisation. Spanned at `returns` (the function's return type), where a type that fits no
+/// conversion is reported.
 pub(crate) fn error_conversion(
     krate: &syn::Path,
     error: &proc_macro2::Ident,
+    returns: proc_macro2::Span,
 ) -> proc_macro2::TokenStream {
+    let take = quote::quote_spanned!(returns=> (&&&&__proc_daemon_slot).take_daemon_error());
     quote::quote! {{
-        use #krate::__private::{ViaBoxedError as _, ViaInto as _, ViaStdError as _};
+        use #krate::__private::{
+            ViaBoxedError as _, ViaInto as _, ViaNothing as _, ViaStdError as _,
+        };
         let __proc_daemon_slot = #krate::__private::ErrorSlot::new(#error);
-        // The triple borrow is what picks the conversion.
+        // The quadruple borrow is what picks the conversion.
         #[allow(clippy::needless_borrow)]
-        let __proc_daemon_error = (&&&__proc_daemon_slot).take_daemon_error();
+        let __proc_daemon_error = #take;
         __proc_daemon_error
     }}
 }

@@ -173,7 +173,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     } else {
         quote!(#ident(#(#arguments),*).await)
     };
-    let convert = signature::error_conversion(&krate, &format_ident!("__proc_daemon_error"));
+    let convert = signature::error_conversion(
+        &krate,
+        &format_ident!("__proc_daemon_error"),
+        signature::error_type_span(signature),
+    );
     let body = match returns {
         Returns::Unit => quote! {
             #call;
@@ -362,13 +366,14 @@ mod tests {
                             ::core::result::Result::Err(__proc_daemon_error) => {
                                 ::core::result::Result::Err({
                                     use ::proc_daemon::__private::{
-                                        ViaBoxedError as _, ViaInto as _, ViaStdError as _,
+                                        ViaBoxedError as _, ViaInto as _, ViaNothing as _,
+                                        ViaStdError as _,
                                     };
                                     let __proc_daemon_slot = ::proc_daemon::__private::ErrorSlot::new(
                                         __proc_daemon_error,
                                     );
                                     #[allow(clippy::needless_borrow)]
-                                    let __proc_daemon_error = (&&&__proc_daemon_slot)
+                                    let __proc_daemon_error = (&&&&__proc_daemon_slot)
                                         .take_daemon_error();
                                     __proc_daemon_error
                                 })

@@ -150,8 +150,8 @@ pub mod __private {
     pub use std::time::Duration;
 
     pub use crate::private::{
-        AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaBoxedError, ViaInto, ViaStdError,
-        detached_context, health_check, run_blocking,
+        AcceptedErrorType, AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaBoxedError,
+        ViaInto, ViaNothing, ViaStdError, detached_context, health_check, run_blocking,
     };
     pub use crate::process::signal::block_until_installed;
     pub use crate::subsystem::{HealthCheck, RunFuture};

@@ -8,9 +8,10 @@ use crate::Error;
 use crate::subsystem::HealthCheck;
 
 /// Holds a subsystem's error while [`ViaInto`], [`ViaStdError`] or [`ViaBoxedError`] converts
-/// it, the first that applies (autoref specialisation: `(&&&slot).take_daemon_error()` prefers
+/// it, the first that applies (autoref specialisation: `(&&&&slot).take_daemon_error()` prefers
 /// `Into<Error>`, then any `std::error::Error`, then anything that converts into
 /// `Box<dyn Error + Send + Sync>` — `anyhow::Error`, `eyre::Report`, a boxed error, a `String`).
+/// A type that fits none reaches [`ViaNothing`], whose bound names what is accepted.
 pub struct ErrorSlot<E>(Cell<Option<E>>);
 
 impl<E> std::fmt::Debug for ErrorSlot<E> {
@@ -36,7 +37,7 @@ pub trait ViaInto {
     fn take_daemon_error(&self) -> Error;
 }
 
-impl<E: Into<Error>> ViaInto for &&ErrorSlot<E> {
+impl<E: Into<Error>> ViaInto for &&&ErrorSlot<E> {
     fn take_daemon_error(&self) -> Error {
         self.take().into()
     }
@@ -48,7 +49,7 @@ pub trait ViaStdError {
     fn take_daemon_error(&self) -> Error;
 }
 
-impl<E: std::error::Error + Send + Sync + 'static> ViaStdError for &ErrorSlot<E> {
+impl<E: std::error::Error + Send + Sync + 'static> ViaStdError for &&ErrorSlot<E> {
     fn take_daemon_error(&self) -> Error {
         Error::from_std(&self.take())
     }
@@ -62,10 +63,39 @@ pub trait ViaBoxedError {
     fn take_daemon_error(&self) -> Error;
 }
 
-impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> ViaBoxedError for ErrorSlot<E> {
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> ViaBoxedError for &ErrorSlot<E> {
     fn take_daemon_error(&self) -> Error {
         let boxed: Box<dyn std::error::Error + Send + Sync> = self.take().into();
         Error::from_std(&*boxed)
+    }
+}
+
+/// Implemented by no type: the bound of [`ViaNothing`] that turns an error type fitting no
+/// conversion into one diagnostic saying what is accepted (instead of rustc's "method exists but
+/// its trait bounds were not satisfied").
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the error type of a subsystem or of the `#[daemon]` set-up",
+    label = "this error type is not accepted",
+    note = "accepted: a type that converts into `proc_daemon::Error`, any `std::error::Error + Send + Sync + 'static`, or a type that converts into `Box<dyn std::error::Error + Send + Sync>` (`anyhow::Error`, `eyre::Report`, `String`)",
+    note = "implement `std::error::Error` for it (e.g. with `thiserror`), or map it: `.map_err(|e| proc_daemon::Error::other(format!(\"{{e:?}}\")))`"
+)]
+pub trait AcceptedErrorType {}
+
+/// The last conversion route, for error types that fit none of the others: its bound,
+/// [`AcceptedErrorType`], is never met, so using it is a compile error naming what is accepted.
+pub trait ViaNothing<E> {
+    /// Never called: the bound cannot be met.
+    fn take_daemon_error(&self) -> Error
+    where
+        E: AcceptedErrorType;
+}
+
+impl<E> ViaNothing<E> for ErrorSlot<E> {
+    fn take_daemon_error(&self) -> Error
+    where
+        E: AcceptedErrorType,
+    {
+        unreachable!("no type implements AcceptedErrorType")
     }
 }
 
