@@ -161,3 +161,75 @@ fn without_a_file_the_name_comes_from_the_program() {
         daemon.transcript()
     );
 }
+
+/// What the command line prints carries the configured name, as the logs do; the launcher's
+/// own name only where no configuration could be read.
+#[test]
+fn messages_carry_the_configured_name() {
+    let named = [("DAEMON_NAME", "billing")];
+    let mut version = Process::start(FIXTURE, &["idle", "--version"], &named);
+    assert_eq!(version.wait_exit(), Exit::Code(0));
+    assert!(
+        version.output().iter().any(|l| l.starts_with("billing ")),
+        "{}",
+        version.transcript()
+    );
+
+    let mut help = Process::start(FIXTURE, &["idle", "--help"], &named);
+    assert_eq!(help.wait_exit(), Exit::Code(0));
+    assert_eq!(help.output().first().map(String::as_str), Some("billing"));
+    assert!(
+        help.transcript().contains("Usage: billing [OPTIONS]"),
+        "{}",
+        help.transcript()
+    );
+
+    let mut check = Process::start(FIXTURE, &["idle", "--check-config"], &named);
+    assert_eq!(check.wait_exit(), Exit::Code(0));
+    check.wait_for("billing: configuration ok (defaults and environment)");
+
+    // Loaded, then refused at start: the configured name.
+    let dir = scratch_dir("configured-name");
+    let held = dir.join("held.pid");
+    let pid_file = [
+        ("DAEMON_NAME", "billing"),
+        ("DAEMON_PID_FILE", held.to_str().unwrap()),
+    ];
+    let mut first = Process::start(FIXTURE, &["idle"], &pid_file);
+    first.wait_for("setup done");
+    let mut second = Process::start(FIXTURE, &["idle"], &pid_file);
+    assert_ne!(second.wait_exit(), Exit::Code(0));
+    assert!(
+        second
+            .output()
+            .iter()
+            .any(|l| l.starts_with("billing: error: ")),
+        "{}",
+        second.transcript()
+    );
+    first.signal(libc::SIGTERM);
+    assert_eq!(first.wait_exit(), Exit::Code(0), "{}", first.transcript());
+
+    // Not loadable: the launcher's name, and --version still answers with it.
+    let bad = [
+        ("DAEMON_NAME", "billing"),
+        ("DAEMON_SHUTDOWN_TIMEOUT_MS", "soon"),
+    ];
+    let mut refused = Process::start(FIXTURE, &["idle"], &bad);
+    assert_eq!(refused.wait_exit(), Exit::Code(78));
+    assert!(
+        refused
+            .output()
+            .iter()
+            .any(|l| l.starts_with("fixture: error: ")),
+        "{}",
+        refused.transcript()
+    );
+    let mut version = Process::start(FIXTURE, &["idle", "--version"], &bad);
+    assert_eq!(version.wait_exit(), Exit::Code(0));
+    assert!(
+        version.output().iter().any(|l| l.starts_with("fixture ")),
+        "{}",
+        version.transcript()
+    );
+}

@@ -27,6 +27,10 @@ use crate::{Config, Daemon, DaemonBuilder, Error, Result};
 /// another one. The command line also takes `--check-config`, `--help` and `--version`; see
 /// [`cli`](Launcher::cli).
 ///
+/// What it prints is prefixed with the daemon's name as its logs spell it: the configuration's
+/// `name` once a configuration has loaded (`--help` and `--version` read it if they can), the
+/// launcher's name before that or when the configuration cannot be read.
+///
 /// ```no_run
 /// use proc_daemon::Launcher;
 ///
@@ -50,6 +54,8 @@ pub struct Launcher {
     cli: bool,
     config_override: Option<PathBuf>,
     app_check: Option<crate::config::AppCheck>,
+    /// The configuration's `name`, once one has loaded: what messages are prefixed with.
+    configured_name: Option<String>,
 }
 
 impl Launcher {
@@ -64,6 +70,7 @@ impl Launcher {
             cli: true,
             config_override: None,
             app_check: None,
+            configured_name: None,
         }
     }
 
@@ -142,13 +149,21 @@ impl Launcher {
         match command {
             cli::Command::Run => {}
             cli::Command::Help => {
-                out(&cli::usage(&self.name, &self.env_prefix));
+                self.configured_name = self
+                    .load_config()
+                    .ok()
+                    .map(|config| config.name.into_owned());
+                out(&cli::usage(self.display_name(), &self.env_prefix));
                 return ExitCode::SUCCESS;
             }
             cli::Command::Version => {
+                self.configured_name = self
+                    .load_config()
+                    .ok()
+                    .map(|config| config.name.into_owned());
                 out_line(&format!(
                     "{} {}",
-                    self.name,
+                    self.display_name(),
                     self.version.as_deref().unwrap_or("(unknown version)")
                 ));
                 return ExitCode::SUCCESS;
@@ -156,6 +171,7 @@ impl Launcher {
             cli::Command::PrintConfig => {
                 return match self.load_config_with_source() {
                     Ok((config, source)) => {
+                        self.configured_name = Some(config.name.to_string());
                         out(&config.render_with_origins(&source));
                         ExitCode::SUCCESS
                     }
@@ -165,10 +181,10 @@ impl Launcher {
             cli::Command::Ctl(command) => return self.ctl(&command),
             cli::Command::CheckConfig => {
                 return match self.load_config() {
-                    Ok(_) => {
+                    Ok(config) => {
                         out_line(&format!(
                             "{}: configuration ok ({})",
-                            self.name,
+                            config.name,
                             self.origin().describe()
                         ));
                         ExitCode::SUCCESS
@@ -181,6 +197,7 @@ impl Launcher {
             Ok(config) => config,
             Err(err) => return self.fail(&err),
         };
+        self.configured_name = Some(config.name.to_string());
         logging::init(&config);
         if signal::blocked_at_load() {
             tracing::debug!(
@@ -254,25 +271,26 @@ impl Launcher {
     }
 
     /// `ctl <command>`: asks the running daemon over its control socket.
-    fn ctl(&self, command: &str) -> ExitCode {
+    fn ctl(&mut self, command: &str) -> ExitCode {
         let config = match self.load_config() {
             Ok(config) => config,
             Err(err) => return self.fail(&err),
         };
+        self.configured_name = Some(config.name.to_string());
         #[cfg(feature = "ipc")]
         {
             let socket = config.ipc.socket_path(&config.name);
             if !config.ipc.enabled {
                 err_line(&format!(
                     "{}: error: ipc.enabled is false in this configuration ({}); the daemon serves no control socket",
-                    self.name,
+                    self.display_name(),
                     self.origin().describe()
                 ));
                 return ExitCode::from(exit_code::FAILURE);
             }
             match crate::ipc::request(&socket, command) {
                 Ok(answer) if answer.starts_with("error:") => {
-                    err_line(&format!("{}: {answer}", self.name));
+                    err_line(&format!("{}: {answer}", self.display_name()));
                     ExitCode::from(exit_code::FAILURE)
                 }
                 Ok(answer) => {
@@ -282,7 +300,7 @@ impl Launcher {
                 Err(err) => {
                     err_line(&format!(
                         "{}: error: cannot reach the daemon at {}: {err}",
-                        self.name,
+                        self.display_name(),
                         socket.display()
                     ));
                     ExitCode::from(exit_code::FAILURE)
@@ -294,14 +312,19 @@ impl Launcher {
             let _ = (config, command);
             err_line(&format!(
                 "{}: ctl needs proc-daemon's `ipc` feature",
-                self.name
+                self.display_name()
             ));
             ExitCode::from(exit_code::USAGE)
         }
     }
 
+    /// The name messages are prefixed with: the configured one once known.
+    fn display_name(&self) -> &str {
+        self.configured_name.as_deref().unwrap_or(&self.name)
+    }
+
     fn fail(&self, error: &Error) -> ExitCode {
-        err_line(&format!("{}: error: {error}", self.name));
+        err_line(&format!("{}: error: {error}", self.display_name()));
         ExitCode::from(error.exit_code())
     }
 }
