@@ -18,7 +18,7 @@ fn the_reference_daemon_toml_loads_verbatim_and_runs() {
         &env,
     );
     assert_eq!(check.wait_exit(), Exit::Code(0), "{}", check.transcript());
-    check.wait_for("fixture: configuration ok");
+    check.wait_for("my-production-daemon: configuration ok");
 
     let mut daemon = Process::start(
         FIXTURE,
