@@ -169,19 +169,19 @@ mod tests {
     struct Custom;
 
     #[test]
-    #[allow(clippy::needless_borrow)] // the double borrow is what picks the conversion
+    #[allow(clippy::needless_borrow)] // the quadruple borrow is what picks the conversion
     fn errors_convert_by_the_best_route() {
         let slot = ErrorSlot::new(Error::config("bad"));
-        assert_eq!((&&&slot).take_daemon_error().exit_code(), 78);
+        assert_eq!((&&&&slot).take_daemon_error().exit_code(), 78);
         let slot = ErrorSlot::new(std::io::Error::other("disk"));
-        assert!(matches!((&&&slot).take_daemon_error(), Error::Io(_)));
+        assert!(matches!((&&&&slot).take_daemon_error(), Error::Io(_)));
         let slot = ErrorSlot::new(Custom);
-        assert_eq!((&&&slot).take_daemon_error().to_string(), "custom failure");
+        assert_eq!((&&&&slot).take_daemon_error().to_string(), "custom failure");
         let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Custom);
         let slot = ErrorSlot::new(boxed);
-        assert_eq!((&&&slot).take_daemon_error().to_string(), "custom failure");
+        assert_eq!((&&&&slot).take_daemon_error().to_string(), "custom failure");
         let slot = ErrorSlot::new(String::from("plain words"));
-        assert_eq!((&&&slot).take_daemon_error().to_string(), "plain words");
+        assert_eq!((&&&&slot).take_daemon_error().to_string(), "plain words");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
