@@ -55,5 +55,31 @@ fn config(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, config);
+/// A subsystem reading its typed `[app]` settings: parsed on each call (`Context::app`) or the
+/// value parsed once per load (`Context::settings`, for the declared type).
+fn app_settings(c: &mut Criterion) {
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Settings {
+        region: String,
+        port: u16,
+        peers: Vec<String>,
+    }
+    let mut config = Config::default();
+    config.app =
+        toml::from_str("region = \"eu-west\"\nport = 8080\npeers = [\"a:1\", \"b:2\", \"c:3\"]\n")
+            .unwrap();
+    let context =
+        proc_daemon::Context::new(proc_daemon::ShutdownHandle::new(), config.clone().into());
+    c.bench_function("context_app_parsed_per_call", |b| {
+        b.iter(|| black_box(context.app::<Settings>().unwrap().port));
+    });
+    let declared = config.with_settings::<Settings>().unwrap();
+    let context = proc_daemon::Context::new(proc_daemon::ShutdownHandle::new(), declared.into());
+    c.bench_function("context_settings_declared_type", |b| {
+        b.iter(|| black_box(context.settings::<Settings>().unwrap().port));
+    });
+}
+
+criterion_group!(benches, config, app_settings);
 criterion_main!(benches);

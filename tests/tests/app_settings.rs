@@ -10,8 +10,8 @@ fn a_bad_app_table_is_a_configuration_error_everywhere() {
     let dir = scratch_dir("app-settings");
     let config = dir.join("daemon.toml");
     let path = config.to_str().unwrap();
-    let expected = format!("{path}: app.port: invalid type: string \"high\", expected u16");
-    std::fs::write(&config, "[app]\nport = \"high\"\n").unwrap();
+    let expected = format!("{path}:3:8: app.port: invalid type: string \"high\", expected u16");
+    std::fs::write(&config, "# the port\n[app]\nport = \"high\"\n").unwrap();
 
     let mut check = Process::start(FIXTURE, &["--check-config", "--config", path], &[]);
     assert_eq!(check.wait_exit(), Exit::Code(78), "{}", check.transcript());
@@ -24,7 +24,7 @@ fn a_bad_app_table_is_a_configuration_error_everywhere() {
     std::fs::write(&config, "[app]\nport = 8080\n").unwrap();
     let mut daemon = Process::start(FIXTURE, &["--config", path], &[]);
     daemon.wait_for("server: port 8080");
-    std::fs::write(&config, "[app]\nport = \"high\"\n").unwrap();
+    std::fs::write(&config, "# the port\n[app]\nport = \"high\"\n").unwrap();
     daemon.signal(libc::SIGHUP);
     daemon.wait_for("configuration reload (SIGHUP) failed; keeping the previous configuration");
     daemon.wait_for(&expected);
@@ -33,4 +33,30 @@ fn a_bad_app_table_is_a_configuration_error_everywhere() {
     daemon.wait_for("server: port 9090");
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+}
+
+#[test]
+fn a_bad_app_value_from_the_environment_names_the_variable() {
+    let dir = scratch_dir("app-settings-env");
+    let config = dir.join("daemon.toml");
+    let path = config.to_str().unwrap();
+    std::fs::write(&config, "[app]\nport = 8080\n").unwrap();
+    let env = [("DAEMON_APP_PORT", "high")];
+    let mut check = Process::start(FIXTURE, &["--check-config", "--config", path], &env);
+    assert_eq!(check.wait_exit(), Exit::Code(78), "{}", check.transcript());
+    let expected =
+        "DAEMON_APP_PORT=\"high\": app.port: invalid type: string \"high\", expected u16";
+    assert_eq!(check.count(expected), 1, "{}", check.transcript());
+}
+
+#[test]
+fn a_missing_app_field_points_at_the_table() {
+    let dir = scratch_dir("app-settings-missing");
+    let config = dir.join("daemon.toml");
+    let path = config.to_str().unwrap();
+    std::fs::write(&config, "name = \"x\"\n\n[app]\nportt = 1\n").unwrap();
+    let mut check = Process::start(FIXTURE, &["--check-config", "--config", path], &[]);
+    assert_eq!(check.wait_exit(), Exit::Code(78), "{}", check.transcript());
+    let expected = format!("{path}:3:1: app: missing field `port`");
+    assert_eq!(check.count(&expected), 1, "{}", check.transcript());
 }

@@ -38,12 +38,32 @@ fn plain_types(message: &str) -> String {
 
 /// The dotted key an error is about. `toml` prints it only when it has no input to quote, so
 /// ask it for that rendering.
-fn key_path(err: &toml::de::Error) -> Option<String> {
+pub(crate) fn key_path(err: &toml::de::Error) -> Option<String> {
     let mut bare = err.clone();
     bare.set_input(None);
     let rendered = bare.to_string();
     let line = rendered.lines().find_map(|l| l.strip_prefix("in `"))?;
     Some(line.trim_end_matches('`').to_owned())
+}
+
+/// Where the dotted `key` is written in `text`: its value's line and column, or as much of the
+/// path as the file has (a missing field is reported at its table). `None` when the file does
+/// not write even the first key, or does not parse.
+pub(crate) fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let mut table = document.get_ref();
+    let mut found = None;
+    for segment in key.split('.') {
+        let Some((_, value)) = table.iter().find(|(name, _)| name.get_ref() == segment) else {
+            break;
+        };
+        found = Some(value.span());
+        match value.get_ref() {
+            toml::de::DeValue::Table(inner) => table = inner,
+            _ => break,
+        }
+    }
+    found.map(|span| line_column(text, span.start))
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -73,6 +93,19 @@ fn suggest_field(message: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_found_where_they_are_written() {
+        let text = "[app]\nport = 1\n[app.db]\nurl = \"x\"\n";
+        assert_eq!(locate_key(text, "app.port"), Some((2, 8)));
+        assert_eq!(locate_key(text, "app.db.url"), Some((4, 7)));
+        assert_eq!(
+            locate_key(text, "app.db.missing"),
+            locate_key(text, "app.db")
+        );
+        assert_eq!(locate_key(text, "nothing"), None);
+        assert_eq!(locate_key("[app", "app"), None);
+    }
 
     #[test]
     fn suggestions_only_for_near_misses() {

@@ -48,6 +48,7 @@
 //! [app]               # free-form, read with `config.app::<T>()`
 //! ```
 
+mod app;
 mod builder;
 mod deadlines;
 mod diagnostics;
@@ -64,6 +65,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use app::{AppCheck, TypedApp, app_check};
 pub use builder::ConfigBuilder;
 pub use env::EnvOverride;
 #[cfg(feature = "scheduler-hints")]
@@ -71,10 +73,10 @@ pub(crate) use env::parse_cpu_list;
 pub use load::{ConfigSource, MAX_CONFIG_BYTES};
 pub(crate) use log_filter::{Filter, parse_filter};
 pub use log_filter::{LogFilter, check_filter};
-pub(crate) use origin::{AppCheck, ConfigOrigin, DEFAULT_ENV_PREFIX, app_check};
+pub(crate) use origin::{ConfigOrigin, DEFAULT_ENV_PREFIX};
 pub use validate::{MAX_DURATION_MS, MAX_OPEN_FILES};
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// The whole configuration of a daemon.
 ///
@@ -121,6 +123,9 @@ pub struct Config {
     /// dependency type) because `[app]` is free-form: it is kept as parsed, for the
     /// application to deserialise into its own type.
     pub app: toml::Table,
+    /// `app` as the type the daemon declares, parsed when this configuration was loaded.
+    #[serde(skip)]
+    pub(crate) typed_app: TypedApp,
 }
 
 /// `[logging]`.
@@ -403,6 +408,7 @@ impl Default for Config {
             pid_file: None,
             hot_reload: false,
             app: toml::Table::new(),
+            typed_app: TypedApp::default(),
         }
     }
 }
@@ -454,7 +460,7 @@ impl Config {
     /// Built-in defaults overlaid with the `DAEMON_*` environment, validated.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the variable when an environment value is invalid, or when the
+    /// [`Error::Config`](crate::Error::Config) naming the variable when an environment value is invalid, or when the
     /// result breaks a cross-field rule.
     pub fn new() -> Result<Self> {
         load::load(None, DEFAULT_ENV_PREFIX).map(|(config, _)| config)
@@ -463,7 +469,7 @@ impl Config {
     /// Defaults < the TOML file at `path` < the `DAEMON_*` environment, validated.
     ///
     /// # Errors
-    /// [`Error::Config`] with `file:line:column: key: problem` for a bad file, the variable's
+    /// [`Error::Config`](crate::Error::Config) with `file:line:column: key: problem` for a bad file, the variable's
     /// name and value for a bad environment override, or the rule a value breaks.
     pub fn load_from_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
         load::load(Some(path.as_ref()), DEFAULT_ENV_PREFIX).map(|(config, _)| config)
@@ -480,7 +486,7 @@ impl Config {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Config`] with `origin:line:column: key: problem`, or the rule a value breaks.
+    /// [`Error::Config`](crate::Error::Config) with `origin:line:column: key: problem`, or the rule a value breaks.
     pub fn from_toml_str(origin: &str, text: &str) -> Result<Self> {
         let mut config = load::parse_str(origin, text)?;
         // It parsed as a `Config`, so it parses as a table.
@@ -513,34 +519,6 @@ impl Config {
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
-
-    /// Reads the `[app]` table as the application's own type.
-    ///
-    /// ```
-    /// #[derive(serde::Deserialize)]
-    /// struct App { port: u16 }
-    ///
-    /// let mut config = proc_daemon::Config::default();
-    /// config.app.insert("port".into(), 8080.into());
-    /// assert_eq!(config.app::<App>().unwrap().port, 8080);
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::Config`] naming the `app.` key that does not fit `T`.
-    pub fn app<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        // Through TOML text, so the error names the key (`app.port: ...`) as file errors do.
-        let text = toml::to_string(&self.app).unwrap_or_default();
-        toml::from_str(&text).map_err(|err| {
-            let mut bare = err.clone();
-            bare.set_input(None);
-            let rendered = bare.to_string();
-            let key = rendered
-                .lines()
-                .find_map(|line| line.strip_prefix("in `"))
-                .map_or_else(String::new, |key| format!(".{}", key.trim_end_matches('`')));
-            Error::config(format!("app{key}: {}", err.message()))
-        })
-    }
 }
 
 #[cfg(test)]
@@ -567,24 +545,5 @@ mod tests {
             "loud".parse::<LogLevel>().unwrap_err(),
             "unknown log level, expected one of trace, debug, info, warn, error"
         );
-    }
-
-    #[test]
-    fn app_errors_name_the_section() {
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct App {
-            port: u16,
-        }
-        let mut config = Config::default();
-        config.app.insert("port".into(), "high".into());
-        let err = config.app::<App>().unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "invalid configuration: app.port: invalid type: string \"high\", expected u16"
-        );
-        config.app.clear();
-        let err = config.app::<App>().unwrap_err().to_string();
-        assert_eq!(err, "invalid configuration: app: missing field `port`");
     }
 }

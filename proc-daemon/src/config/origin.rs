@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Config;
 use super::load::{ConfigSource, load};
+use super::{AppCheck, Config};
 use crate::Result;
 
 /// The prefix of environment overrides unless the program chooses another.
@@ -13,14 +13,6 @@ pub(crate) const DEFAULT_ENV_PREFIX: &str = "DAEMON";
 
 /// Shown where a file name would be when no file is read.
 const NO_FILE: &str = "defaults and environment";
-
-/// Checks that `[app]` fits the application's settings type (`#[daemon(app = T)]`).
-pub(crate) type AppCheck = fn(&Config) -> Result<()>;
-
-/// The [`AppCheck`] of the settings type `T`.
-pub(crate) fn app_check<T: serde::de::DeserializeOwned>(config: &Config) -> Result<()> {
-    config.app::<T>().map(drop)
-}
 
 /// Where the configuration is read from, every time it is read.
 #[derive(Clone, Debug)]
@@ -76,12 +68,15 @@ impl ConfigOrigin {
             config.name = name.clone().into();
         }
         if let Some(check) = self.app_check {
-            check(&config).map_err(|err| match err {
-                crate::Error::Config { message } => {
-                    crate::Error::config(format!("{}: {message}", self.describe()))
-                }
-                other => other,
+            let typed = check(&config).map_err(|fault| {
+                // Read again only to place the fault: the error path may be slow.
+                let text = source
+                    .file
+                    .as_deref()
+                    .and_then(|path| std::fs::read_to_string(path).ok());
+                fault.placed(&self.describe(), text.as_deref(), &source)
             })?;
+            config.set_typed_app(typed);
         }
         Ok((config, source))
     }

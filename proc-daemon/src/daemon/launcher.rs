@@ -112,7 +112,10 @@ impl Launcher {
     /// }
     /// ```
     #[must_use]
-    pub fn app<T: serde::de::DeserializeOwned>(mut self) -> Self {
+    pub fn app<T>(mut self) -> Self
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
         self.app_check = Some(crate::config::app_check::<T>);
         self
     }

@@ -147,7 +147,10 @@ impl DaemonBuilder {
     /// daemon starts (a mismatch is a configuration error, exit 78) and by every reload (a bad
     /// `[app]` is refused, the previous configuration kept).
     #[must_use]
-    pub fn with_app<T: serde::de::DeserializeOwned>(self) -> Self {
+    pub fn with_app<T>(self) -> Self
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
         self.shared
             .config
             .change_origin(|origin| origin.app_check = Some(crate::config::app_check::<T>));

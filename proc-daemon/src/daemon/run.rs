@@ -14,7 +14,7 @@ use crate::state::{Shared, ShutdownReason};
 use crate::supervision::lifecycle::{Running, request_shutdown, subsystem_started};
 use crate::supervision::stop::{first_ten, shut_down};
 use crate::supervision::supervisor::supervise;
-use crate::{Error, Result, SubsystemState};
+use crate::{Config, Error, Result, SubsystemState};
 
 pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
     let DaemonBuilder {
@@ -33,7 +33,9 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         }
     };
     if !config_checked && let Some(check) = shared.config.origin().app_check {
-        check(&shared.config.get())?;
+        let mut config = Config::clone(&shared.config.get());
+        config.set_typed_app(check(&config)?);
+        shared.config.replace(Arc::new(config));
     }
     let _running = Running::start(&shared);
     #[cfg(feature = "lockfree-coordination")]

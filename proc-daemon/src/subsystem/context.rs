@@ -159,4 +159,34 @@ impl Context {
     pub fn app<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         self.config().app()
     }
+
+    /// The `[app]` table as the daemon's declared settings type (`#[daemon(app = T)]`),
+    /// shared and following reloads: the value parsed when the configuration in force was
+    /// loaded, so a call costs a lock and a reference count, not a parse. For a type the
+    /// daemon does not declare, parsed now (see [`Config::settings`]).
+    ///
+    /// ```
+    /// # async fn serve(context: proc_daemon::Context) -> proc_daemon::Result<()> {
+    /// #[derive(serde::Deserialize)]
+    /// struct App { greeting: String }
+    ///
+    /// loop {
+    ///     let app = context.settings::<App>()?; // the new value after each reload
+    ///     println!("{}", app.greeting);
+    ///     tokio::select! {
+    ///         () = context.shutdown().cancelled() => return Ok(()),
+    ///         () = context.config_changed() => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`app`](Self::app), for an undeclared type that does not fit.
+    pub fn settings<T>(&self) -> Result<Arc<T>>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        self.config().settings()
+    }
 }

@@ -11,7 +11,8 @@ struct Settings {
 #[subsystem]
 async fn server(context: Context) -> anyhow::Result<()> {
     loop {
-        let settings: Settings = context.app()?;
+        // Parsed once per load, shared: no parse here.
+        let settings = context.settings::<Settings>()?;
         println!("server: port {}", settings.port);
         tokio::select! {
             () = context.shutdown().cancelled() => return Ok(()),
