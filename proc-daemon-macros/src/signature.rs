@@ -74,31 +74,41 @@ pub(crate) fn error_type_span(signature: &Signature) -> proc_macro2::Span {
 
 /// A parameter a subsystem function may take, matched by the last segment of its type's path
 /// (so `ShutdownHandle`, `proc_daemon::ShutdownHandle` and re-exports all work).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone)]
 pub(crate) enum Parameter {
     /// `ShutdownHandle`.
     Shutdown,
     /// `Context`.
     Context,
+    /// `State<T>`: the `T` the set-up provided.
+    State(Box<Type>),
 }
 
 fn parameter_kind(ty: &Type) -> Option<Parameter> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    if path.qself.is_some() || !last.arguments.is_none() {
+    if path.qself.is_some() {
         return None;
     }
-    if last.ident == "ShutdownHandle" {
-        Some(Parameter::Shutdown)
-    } else if last.ident == "Context" {
-        Some(Parameter::Context)
-    } else {
-        None
+    match &last.arguments {
+        PathArguments::None if last.ident == "ShutdownHandle" => Some(Parameter::Shutdown),
+        PathArguments::None if last.ident == "Context" => Some(Parameter::Context),
+        PathArguments::AngleBracketed(arguments)
+            if last.ident == "State" && arguments.args.len() == 1 =>
+        {
+            match arguments.args.first() {
+                Some(GenericArgument::Type(inner)) => {
+                    Some(Parameter::State(Box::new(inner.clone())))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
-/// The function's parameters, in order; errors for anything but one `ShutdownHandle` and one
-/// `Context`.
+/// The function's parameters, in order; errors for anything but one `ShutdownHandle`, one
+/// `Context` and `State<T>` values.
 pub(crate) fn subsystem_parameters(signature: &Signature, errors: &mut Errors) -> Vec<Parameter> {
     let mut parameters = Vec::new();
     for input in &signature.inputs {
@@ -108,10 +118,15 @@ pub(crate) fn subsystem_parameters(signature: &Signature, errors: &mut Errors) -
                 "a subsystem is a free function; it cannot take `self`",
             )),
             FnArg::Typed(typed) => match parameter_kind(&typed.ty) {
-                Some(kind) if parameters.contains(&kind) => {
-                    let name = match kind {
-                        Parameter::Shutdown => "ShutdownHandle",
-                        Parameter::Context => "Context",
+                Some(kind @ (Parameter::Shutdown | Parameter::Context))
+                    if parameters
+                        .iter()
+                        .any(|seen| std::mem::discriminant(seen) == std::mem::discriminant(&kind)) =>
+                {
+                    let name = if matches!(kind, Parameter::Shutdown) {
+                        "ShutdownHandle"
+                    } else {
+                        "Context"
                     };
                     errors.push(syn::Error::new(
                         typed.ty.span(),
@@ -121,7 +136,7 @@ pub(crate) fn subsystem_parameters(signature: &Signature, errors: &mut Errors) -
                 Some(kind) => parameters.push(kind),
                 None => errors.push(syn::Error::new(
                     typed.ty.span(),
-                    "unsupported parameter type; a subsystem function takes a `ShutdownHandle` and/or a `Context`, each at most once",
+                    "unsupported parameter type; a subsystem function takes a `ShutdownHandle` and a `Context` (each at most once) and `State<T>` values; to hand it a pool or a client, call `proc_daemon::provide(value)` in the `#[daemon]` set-up and take `State<YourType>`",
                 )),
             },
         }

@@ -141,7 +141,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let parameters = signature::subsystem_parameters(signature, &mut errors);
     let returns = signature::returns(signature, "a subsystem", &mut errors);
     if let Some(span) = options.holds_readiness
-        && !parameters.contains(&Parameter::Context)
+        && !parameters
+            .iter()
+            .any(|parameter| matches!(parameter, Parameter::Context))
     {
         errors.push(syn::Error::new(
             span,
@@ -163,9 +165,34 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let context = format_ident!("__proc_daemon_context");
     let arguments: Vec<_> = parameters
         .iter()
-        .map(|parameter| match parameter {
-            Parameter::Shutdown => &handle,
-            Parameter::Context => &context,
+        .enumerate()
+        .map(|(index, parameter)| match parameter {
+            Parameter::Shutdown => handle.clone(),
+            Parameter::Context => context.clone(),
+            Parameter::State(_) => format_ident!("__proc_daemon_state_{index}"),
+        })
+        .collect();
+    // `State<T>` values are taken from the run's context before the call.
+    let states: Vec<_> = parameters
+        .iter()
+        .zip(&arguments)
+        .filter_map(|(parameter, argument)| match parameter {
+            Parameter::State(ty) => Some(quote! {
+                let #argument = match #krate::__private::state_parameter::<#ty>(&#context, #name) {
+                    ::core::result::Result::Ok(__proc_daemon_state) => __proc_daemon_state,
+                    ::core::result::Result::Err(__proc_daemon_error) => {
+                        return ::core::result::Result::Err(__proc_daemon_error);
+                    }
+                };
+            }),
+            _ => None,
+        })
+        .collect();
+    let state_types: Vec<_> = parameters
+        .iter()
+        .filter_map(|parameter| match parameter {
+            Parameter::State(ty) => Some(ty),
+            _ => None,
         })
         .collect();
     let call = if options.blocking {
@@ -190,8 +217,25 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             }
         },
     };
-    let methods = option_methods(&options, &krate);
-    let run = if parameters.contains(&Parameter::Context) {
+    let mut methods = option_methods(&options, &krate);
+    if !state_types.is_empty() || options.health.is_some() {
+        let health_needs = options
+            .health
+            .as_ref()
+            .map(|_| quote!(__proc_daemon_needs.extend(Self::__proc_daemon_health().needs());));
+        methods.push(quote! {
+            fn required_state(&self) -> ::std::vec::Vec<#krate::__private::StateNeed> {
+                #[allow(unused_mut)]
+                let mut __proc_daemon_needs = ::std::vec![#(#krate::__private::StateNeed::of::<#state_types>()),*];
+                #health_needs
+                __proc_daemon_needs
+            }
+        });
+    }
+    let uses_context = parameters
+        .iter()
+        .any(|parameter| matches!(parameter, Parameter::Context | Parameter::State(_)));
+    let run = if uses_context {
         quote! {
             fn run(&self, #handle: #krate::__private::ShutdownHandle) -> #krate::__private::RunFuture {
                 #krate::__private::Subsystem::run_with_context(self, #krate::__private::detached_context(#handle))
@@ -199,7 +243,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 
             fn run_with_context(&self, #context: #krate::__private::Context) -> #krate::__private::RunFuture {
                 let #handle = #context.shutdown().clone();
-                #krate::__private::Box::pin(async move { #body })
+                #krate::__private::Box::pin(async move {
+                    #(#states)*
+                    #body
+                })
             }
         }
     } else {
@@ -209,6 +256,18 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
     };
+    // Named once, spanned at the user's path: a wrong signature is one error, reported there.
+    let health = options.health.as_ref().map(|path| {
+        let parts = quote_spanned!(path.span()=> #krate::__private::health_parts(#path));
+        quote! {
+            impl #ident {
+                #[doc(hidden)]
+                fn __proc_daemon_health() -> #krate::__private::HealthParts {
+                    #parts
+                }
+            }
+        }
+    });
     let doc = format!("The [`{ident}`](fn@{ident}) subsystem, as a value: `{ident} {{}}`.");
     quote! {
         #function
@@ -217,6 +276,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug, Default)]
         #vis struct #ident {}
+
+        #health
 
         #[automatically_derived]
         #[allow(clippy::all, clippy::pedantic)]
@@ -300,12 +361,18 @@ fn option_methods(options: &Options, krate: &Path) -> Vec<TokenStream> {
             }
         });
     }
-    if let Some(path) = &options.health {
-        // Spanned at the user's path, so a wrong signature is reported there.
-        let check = quote_spanned!(path.span()=> #krate::__private::health_check(#path));
+    if options.health.is_some() {
+        // Built by the inherent `__proc_daemon_health`, which names the user's path once.
         methods.push(quote! {
             fn health_check(&self) -> ::core::option::Option<#krate::__private::HealthCheck> {
-                ::core::option::Option::Some(#check)
+                Self::__proc_daemon_health().build(&#krate::__private::StateMap::new())
+            }
+
+            fn health_check_with_state(
+                &self,
+                __proc_daemon_provided: &#krate::__private::StateMap,
+            ) -> ::core::option::Option<#krate::__private::HealthCheck> {
+                Self::__proc_daemon_health().build(__proc_daemon_provided)
             }
         });
     }
@@ -353,6 +420,12 @@ mod tests {
             #[allow(non_camel_case_types)]
             #[derive(Clone, Copy, Debug, Default)]
             pub struct worker {}
+            impl worker {
+                #[doc(hidden)]
+                fn __proc_daemon_health() -> ::proc_daemon::__private::HealthParts {
+                    ::proc_daemon::__private::health_parts(queue_ok)
+                }
+            }
             #[automatically_derived]
             #[allow(clippy::all, clippy::pedantic)]
             impl ::proc_daemon::__private::Subsystem for worker {
@@ -398,7 +471,19 @@ mod tests {
                 fn health_check(
                     &self,
                 ) -> ::core::option::Option<::proc_daemon::__private::HealthCheck> {
-                    ::core::option::Option::Some(::proc_daemon::__private::health_check(queue_ok))
+                    Self::__proc_daemon_health().build(&::proc_daemon::__private::StateMap::new())
+                }
+                fn health_check_with_state(
+                    &self,
+                    __proc_daemon_provided: &::proc_daemon::__private::StateMap,
+                ) -> ::core::option::Option<::proc_daemon::__private::HealthCheck> {
+                    Self::__proc_daemon_health().build(__proc_daemon_provided)
+                }
+                fn required_state(&self) -> ::std::vec::Vec<::proc_daemon::__private::StateNeed> {
+                    #[allow(unused_mut)]
+                    let mut __proc_daemon_needs = ::std::vec![];
+                    __proc_daemon_needs.extend(Self::__proc_daemon_health().needs());
+                    __proc_daemon_needs
                 }
             }
         "#]].assert_eq(&pretty(&expanded));

@@ -103,6 +103,7 @@ pub use state::{ReloadCounts, ShutdownReason, SubsystemEvent, SubsystemStatus};
 pub use subsystem::context::Context;
 pub use subsystem::contract::Subsystem;
 pub use subsystem::function::SubsystemFn;
+pub use subsystem::provided::{State, provide};
 pub use subsystem::restart::{RestartLimit, RestartPolicy};
 pub use subsystem::shutdown::ShutdownHandle;
 pub use subsystem::state::SubsystemState;
@@ -150,14 +151,15 @@ pub mod __private {
     pub use std::time::Duration;
 
     pub use crate::private::{
-        AcceptedErrorType, AsyncCheck, ErrorSlot, IntoHealthCheck, SyncCheck, ViaBoxedError,
-        ViaInto, ViaNothing, ViaStdError, detached_context, health_check, run_blocking,
+        AcceptedErrorType, AsyncCheck, ErrorSlot, HealthParts, IntoHealthCheck, SyncCheck,
+        ViaBoxedError, ViaInto, ViaNothing, ViaStdError, detached_context, health_parts,
+        run_blocking, state_parameter,
     };
     pub use crate::process::signal::block_until_installed;
-    pub use crate::subsystem::{HealthCheck, RunFuture};
+    pub use crate::subsystem::{HealthCheck, RunFuture, StateMap, StateNeed};
     pub use crate::{
         Config, Context, DaemonBuilder, Error, Launcher, RestartLimit, RestartPolicy, Result,
-        ShutdownHandle, Subsystem,
+        ShutdownHandle, State, Subsystem,
     };
 }
 

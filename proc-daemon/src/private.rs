@@ -5,7 +5,8 @@ use std::cell::Cell;
 use std::future::Future;
 
 use crate::Error;
-use crate::subsystem::HealthCheck;
+use crate::State;
+use crate::subsystem::{HealthCheck, StateMap, StateNeed};
 
 /// Holds a subsystem's error while [`ViaInto`], [`ViaStdError`] or [`ViaBoxedError`] converts
 /// it, the first that applies (autoref specialisation: `(&&&&slot).take_daemon_error()` prefers
@@ -99,47 +100,124 @@ impl<E> ViaNothing<E> for ErrorSlot<E> {
     }
 }
 
-/// Marks a synchronous health check.
+/// Marks a synchronous health check taking the `State<T>` types of `Args`.
 #[derive(Debug)]
-pub enum SyncCheck {}
-/// Marks an asynchronous health check.
+pub struct SyncCheck<Args>(std::marker::PhantomData<Args>);
+/// Marks an asynchronous health check taking the `State<T>` types of `Args`.
 #[derive(Debug)]
-pub enum AsyncCheck {}
+pub struct AsyncCheck<Args>(std::marker::PhantomData<Args>);
 
 /// A function usable as `#[subsystem(health = ...)]`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a health check",
-    label = "expected `fn() -> bool` or `async fn() -> bool`",
-    note = "a health check takes no arguments and returns `bool` (`true` = healthy)"
+    label = "expected `fn() -> bool` or `async fn() -> bool`, taking nothing or `State<T>` values",
+    note = "a health check returns `bool` (`true` = healthy); its parameters, if any, are up to three `proc_daemon::State<T>` the set-up provided"
 )]
 pub trait IntoHealthCheck<Kind> {
-    /// The check, as the runtime runs it (on a blocking thread).
-    fn into_health_check(self) -> HealthCheck;
+    /// The check, as the runtime runs it (on a blocking thread), with its `State<T>`
+    /// parameters taken from `provided`; `None` if one is missing.
+    fn into_health_check(&self, provided: &StateMap) -> Option<HealthCheck>;
+
+    /// The `State<T>` types it takes.
+    fn required_state(&self) -> Vec<StateNeed>;
 }
 
-impl<F> IntoHealthCheck<SyncCheck> for F
-where
-    F: Fn() -> bool + Send + Sync + 'static,
-{
-    fn into_health_check(self) -> HealthCheck {
-        Box::new(self)
+macro_rules! health_checks {
+    ($($arg:ident),*) => {
+        impl<F, $($arg),*> IntoHealthCheck<SyncCheck<($($arg,)*)>> for F
+        where
+            F: Fn($(State<$arg>),*) -> bool + Clone + Send + Sync + 'static,
+            $($arg: Send + Sync + 'static,)*
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn into_health_check(&self, provided: &StateMap) -> Option<HealthCheck> {
+                $(let $arg = provided.get::<$arg>()?;)*
+                let check = self.clone();
+                Some(Box::new(move || check($($arg.clone()),*)))
+            }
+
+            fn required_state(&self) -> Vec<StateNeed> {
+                vec![$(StateNeed::of::<$arg>()),*]
+            }
+        }
+
+        impl<F, Fut, $($arg),*> IntoHealthCheck<AsyncCheck<($($arg,)*)>> for F
+        where
+            F: Fn($(State<$arg>),*) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = bool> + Send,
+            $($arg: Send + Sync + 'static,)*
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn into_health_check(&self, provided: &StateMap) -> Option<HealthCheck> {
+                $(let $arg = provided.get::<$arg>()?;)*
+                let check = self.clone();
+                // Checks run on tokio's blocking pool, where blocking on the runtime is allowed.
+                Some(Box::new(move || {
+                    tokio::runtime::Handle::current().block_on(check($($arg.clone()),*))
+                }))
+            }
+
+            fn required_state(&self) -> Vec<StateNeed> {
+                vec![$(StateNeed::of::<$arg>()),*]
+            }
+        }
+    };
+}
+
+health_checks!();
+health_checks!(A);
+health_checks!(A, B);
+health_checks!(A, B, C);
+
+/// A `health = path` function, its kind erased: what it needs and how to build it.
+pub struct HealthParts {
+    needs: Vec<StateNeed>,
+    build: Box<dyn Fn(&StateMap) -> Option<HealthCheck>>,
+}
+
+impl std::fmt::Debug for HealthParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthParts")
+            .field("needs", &self.needs)
+            .finish_non_exhaustive()
     }
 }
 
-impl<F, Fut> IntoHealthCheck<AsyncCheck> for F
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = bool> + Send,
-{
-    fn into_health_check(self) -> HealthCheck {
-        // Checks run on tokio's blocking pool, where blocking on the runtime is allowed.
-        Box::new(move || tokio::runtime::Handle::current().block_on(self()))
+impl HealthParts {
+    /// The check, with its `State<T>` parameters from `provided`; `None` if one is missing.
+    #[must_use]
+    pub fn build(&self, provided: &StateMap) -> Option<HealthCheck> {
+        (self.build)(provided)
+    }
+
+    /// The `State<T>` types it takes.
+    #[must_use]
+    pub fn needs(self) -> Vec<StateNeed> {
+        self.needs
     }
 }
 
-/// `health = path` becomes `health_check(path)`, so a wrong signature is reported at the path.
-pub fn health_check<Kind>(check: impl IntoHealthCheck<Kind>) -> HealthCheck {
-    check.into_health_check()
+/// `health = path` becomes one call of `health_parts(path)`, so a wrong signature is one error,
+/// reported at the path.
+pub fn health_parts<Kind>(check: impl IntoHealthCheck<Kind> + 'static) -> HealthParts {
+    HealthParts {
+        needs: check.required_state(),
+        build: Box::new(move |provided| check.into_health_check(provided)),
+    }
+}
+
+/// A subsystem's `State<T>` parameter, from its run's context.
+///
+/// # Errors
+/// Naming the type and the subsystem when the set-up did not provide a `T` (the daemon checks
+/// before starting; a context made by hand may lack it).
+pub fn state_parameter<T: Send + Sync + 'static>(
+    context: &crate::Context,
+    subsystem: &str,
+) -> crate::Result<State<T>> {
+    context
+        .state::<T>()
+        .ok_or_else(|| crate::subsystem::provided::missing(subsystem, std::any::type_name::<T>()))
 }
 
 /// The context of a subsystem run outside a daemon (a test calling `Subsystem::run`): the
@@ -190,10 +268,27 @@ mod tests {
             tokio::task::yield_now().await;
             true
         }
-        let check = health_check(healthy);
+        let none = StateMap::new();
+        let check = health_parts(healthy).build(&none).unwrap();
         assert!(tokio::task::spawn_blocking(check).await.unwrap());
-        let check = health_check(|| false);
+        let check = health_parts(|| false).build(&none).unwrap();
         assert!(!check());
+    }
+
+    #[test]
+    fn checks_take_provided_state() {
+        fn enough(limit: State<u32>, used: State<u64>) -> bool {
+            u64::from(*limit) > *used
+        }
+        let mut provided = StateMap::new();
+        provided.insert(10_u32);
+        assert!(health_parts(enough).build(&provided).is_none());
+        provided.insert(3_u64);
+        assert!(health_parts(enough).build(&provided).unwrap()());
+        assert_eq!(
+            health_parts(enough).needs(),
+            [StateNeed::of::<u32>(), StateNeed::of::<u64>()]
+        );
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@ use crate::error::exit_code;
 use crate::process::output::{err_line, out, out_line};
 use crate::process::runtime::build_runtime;
 use crate::process::{cli, limits, logging, signal};
+use crate::subsystem::provided::collect_provided;
 use crate::supervision::run::panic_message;
 use crate::{Config, Daemon, DaemonBuilder, Error, Result};
 
@@ -226,8 +227,8 @@ impl Launcher {
             // start-up at once instead of waiting for it; `run` keeps this attachment.
             builder.attach_signals();
             tokio::select! {
-                ready = caught(setup(builder)) => match ready {
-                    Ok(ready) => ready?.run().await.map(drop),
+                (ready, provided) = collect_provided(caught(setup(builder))) => match ready {
+                    Ok(ready) => ready?.with_provided(provided).run().await.map(drop),
                     Err(panic) => {
                         tracing::error!("set-up {panic}; nothing was started");
                         Err(Error::Panicked { message: panic.to_string().into() })

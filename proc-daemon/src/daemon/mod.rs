@@ -24,6 +24,7 @@ use crate::config::ConfigOrigin;
 use crate::process::pidfile::PidFile;
 use crate::process::signal::{self, SignalConfig};
 use crate::state::{Shared, SubsystemEntry};
+use crate::subsystem::StateMap;
 use crate::{Config, Result, ShutdownHandle, Subsystem, SubsystemFn};
 
 /// A daemon about to run. Created with [`Daemon::builder`].
@@ -63,6 +64,8 @@ pub struct DaemonBuilder {
     config_checked: bool,
     /// The PID file, locked already (by the launcher, before the set-up body ran).
     locked_pid_file: Option<PidFile>,
+    /// The state subsystems and health checks receive by type.
+    provided: StateMap,
 }
 
 impl DaemonBuilder {
@@ -75,7 +78,37 @@ impl DaemonBuilder {
             logging_started: false,
             config_checked: false,
             locked_pid_file: None,
+            provided: StateMap::new(),
         }
+    }
+
+    /// Provides `value` to every subsystem and health check that takes a
+    /// [`State<T>`](crate::State) of its type (what [`provide`](crate::provide) does in a
+    /// set-up step). A subsystem that needs a type nobody provided stops the start with an
+    /// error naming both.
+    ///
+    /// ```
+    /// use proc_daemon::{Config, Daemon};
+    ///
+    /// struct Pool;
+    /// let daemon = Daemon::builder(Config::default()).with_state(Pool);
+    /// # let _ = daemon;
+    /// ```
+    #[must_use]
+    pub fn with_state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        if self.provided.insert(value) {
+            tracing::warn!(
+                "state `{}` was provided twice; subsystems get the later value",
+                std::any::type_name::<T>()
+            );
+        }
+        self
+    }
+
+    /// Adds what a set-up step [`provide`](crate::provide)d.
+    pub(crate) fn with_provided(mut self, provided: StateMap) -> Self {
+        self.provided.extend(provided);
+        self
     }
 
     /// Adds a subsystem. Subsystems start in the order they were added.

@@ -11,6 +11,7 @@ use super::{DaemonBuilder, RunReport};
 use crate::process::pidfile::PidFile;
 use crate::process::{logging, signal, systemd};
 use crate::state::{Shared, ShutdownReason};
+use crate::subsystem::StateMap;
 use crate::supervision::lifecycle::{Running, request_shutdown, subsystem_started};
 use crate::supervision::stop::{first_ten, shut_down};
 use crate::supervision::supervisor::supervise;
@@ -24,6 +25,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         logging_started,
         config_checked,
         locked_pid_file,
+        provided,
     } = builder;
     let _signals = match signals {
         Some(attached) => attached,
@@ -37,6 +39,8 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         config.set_typed_app(check(&config)?);
         shared.config.replace(Arc::new(config));
     }
+    check_provided(&shared, &provided)?;
+    shared.set_provided(provided);
     let _running = Running::start(&shared);
     #[cfg(feature = "lockfree-coordination")]
     super::manager::register(&shared);
@@ -182,4 +186,25 @@ fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<Option<A
     }
     subsystem_started(shared);
     aborts
+}
+
+/// Every `State<T>` a subsystem or its health check takes was provided; otherwise nothing
+/// starts, and the error names the type and the subsystem.
+fn check_provided(shared: &Shared, provided: &StateMap) -> Result<()> {
+    shared.with_entries(|entries| {
+        for entry in entries {
+            let subsystem = &entry.subsystem;
+            if let Some(need) = subsystem
+                .required_state()
+                .into_iter()
+                .find(|need| !provided.has(need))
+            {
+                return Err(crate::subsystem::provided::missing(
+                    subsystem.name(),
+                    need.type_name(),
+                ));
+            }
+        }
+        Ok(())
+    })
 }

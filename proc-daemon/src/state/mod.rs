@@ -20,6 +20,7 @@ pub(crate) use live_config::LiveConfig;
 pub use live_config::ReloadCounts;
 pub use snapshot::SubsystemStatus;
 
+use crate::subsystem::StateMap;
 use crate::{Config, Error, ShutdownHandle, SubsystemState};
 
 /// Why a daemon is shutting down.
@@ -107,6 +108,8 @@ pub(crate) struct Shared {
     started_at: OnceLock<Instant>,
     /// When shutdown began.
     stopping_since: OnceLock<Instant>,
+    /// What the set-up provided, fixed when `run` starts.
+    provided: OnceLock<Arc<StateMap>>,
 }
 
 impl Shared {
@@ -127,7 +130,18 @@ impl Shared {
             unstarted: AtomicUsize::new(1),
             started_at: OnceLock::new(),
             stopping_since: OnceLock::new(),
+            provided: OnceLock::new(),
         }
+    }
+
+    /// Fixes what the set-up provided (once, when `run` starts).
+    pub(crate) fn set_provided(&self, provided: StateMap) {
+        let _ = self.provided.set(Arc::new(provided));
+    }
+
+    /// What the set-up provided (nothing before `run`).
+    pub(crate) fn provided(&self) -> Arc<StateMap> {
+        self.provided.get().cloned().unwrap_or_default()
     }
 
     /// Adds a subsystem before `run`.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::provided::{State, StateMap};
 use crate::{Config, Result, ShutdownHandle};
 
 /// Given to each run of a subsystem that asks for it (`#[subsystem]` functions take it as a
@@ -33,6 +34,8 @@ pub struct Context {
     metrics: crate::metrics::MetricsCollector,
     /// Who to tell that this run is ready, and this subsystem's place there (none in tests).
     owner: Option<(Arc<dyn Readiness>, usize)>,
+    /// What the set-up provided.
+    provided: Arc<StateMap>,
 }
 
 impl Clone for Context {
@@ -43,6 +46,7 @@ impl Clone for Context {
             #[cfg(feature = "metrics")]
             metrics: self.metrics.clone(),
             owner: self.owner.clone(),
+            provided: self.provided.clone(),
         }
     }
 }
@@ -68,7 +72,31 @@ impl Context {
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::MetricsCollector::new(),
             owner: None,
+            provided: Arc::default(),
         }
+    }
+
+    /// Provides `value` to this context (for a test of a subsystem that takes a `State<T>`;
+    /// the daemon gives each run what its set-up provided).
+    ///
+    /// ```
+    /// use proc_daemon::{Config, Context, ShutdownHandle};
+    ///
+    /// let context = Context::new(ShutdownHandle::new(), Config::default().into())
+    ///     .with_state(String::from("db://test"));
+    /// assert_eq!(&*context.state::<String>().unwrap(), "db://test");
+    /// ```
+    #[must_use]
+    pub fn with_state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.provided).insert(value);
+        self
+    }
+
+    /// The `T` the set-up provided ([`provide`](crate::provide),
+    /// [`DaemonBuilder::with_state`](crate::DaemonBuilder::with_state)), if it did.
+    #[must_use]
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<State<T>> {
+        self.provided.get()
     }
 
     /// The context of one run of the subsystem at `index`: its configuration follows reloads
@@ -79,6 +107,7 @@ impl Context {
         #[cfg(feature = "metrics")] metrics: crate::metrics::MetricsCollector,
         owner: Arc<dyn Readiness>,
         index: usize,
+        provided: Arc<StateMap>,
     ) -> Self {
         Self {
             shutdown,
@@ -86,6 +115,7 @@ impl Context {
             #[cfg(feature = "metrics")]
             metrics,
             owner: Some((owner, index)),
+            provided,
         }
     }
 

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::provided::{StateMap, StateNeed};
 use crate::{Context, RestartLimit, RestartPolicy, Result, ShutdownHandle};
 
 /// The future one run of a subsystem returns.
@@ -56,6 +57,21 @@ pub trait Subsystem: Send + Sync + 'static {
     /// A health check for this subsystem, if it has one.
     fn health_check(&self) -> Option<HealthCheck> {
         None
+    }
+
+    /// The health check, given the state the set-up provided (what the daemon calls). The
+    /// default is [`health_check`](Subsystem::health_check); `#[subsystem]` overrides it when
+    /// its health function takes `State<T>` parameters.
+    fn health_check_with_state(&self, state: &StateMap) -> Option<HealthCheck> {
+        let _ = state;
+        self.health_check()
+    }
+
+    /// The types of provided state its runs and health check take, checked before anything
+    /// starts: a type the set-up did not provide stops the start with an error naming it and
+    /// this subsystem. `#[subsystem]` lists its `State<T>` parameters here. Default: none.
+    fn required_state(&self) -> Vec<StateNeed> {
+        Vec::new()
     }
 
     /// How often the health check runs; `None` uses `monitoring.health_check_interval_ms`.

@@ -4,7 +4,8 @@
 //! daemon.
 //!
 //! This module holds what implementing [`Subsystem`](crate::Subsystem) by hand needs beyond
-//! the types at the crate root: the future a run returns and the health-check type; and the
+//! the types at the crate root: the future a run returns, the health-check type, and the provided state a subsystem declares
+//! it needs ([`StateMap`], [`StateNeed`]); and the
 //! published crate's event enum, `subsystem::SubsystemEvent`, which
 //! [`SubsystemManager`](crate::SubsystemManager) returns.
 
@@ -13,6 +14,7 @@ pub(crate) mod contract;
 #[cfg(feature = "lockfree-coordination")]
 pub(crate) mod event;
 pub(crate) mod function;
+pub(crate) mod provided;
 pub(crate) mod restart;
 pub(crate) mod shutdown;
 pub(crate) mod state;
@@ -20,3 +22,4 @@ pub(crate) mod state;
 pub use contract::{HealthCheck, RunFuture};
 #[cfg(feature = "lockfree-coordination")]
 pub use event::SubsystemEvent;
+pub use provided::{StateMap, StateNeed};

@@ -19,7 +19,7 @@ pub(crate) fn run_once(shared: &Arc<Shared>, index: usize) -> RunOnce<'_> {
     let entry = &shared.entries()[index];
     let subsystem = &*entry.subsystem;
     let check = if shared.config.get().monitoring.health_checks {
-        subsystem.health_check()
+        subsystem.health_check_with_state(&shared.provided())
     } else {
         None
     };
@@ -110,6 +110,7 @@ fn start_run(
         shared.metrics.clone(),
         shared.clone(),
         index,
+        shared.provided(),
     );
     catch_unwind(AssertUnwindSafe(|| {
         entry.subsystem.run_with_context(context)
