@@ -279,3 +279,68 @@ fn hot_reload_follows_edits_and_survives_a_broken_one() {
     assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
     daemon.wait_for("greeter: stopped");
 }
+
+#[test]
+fn catalog_refuses_bad_settings_everywhere_and_drains_within_its_budget() {
+    const CATALOG: &str = env!("CARGO_BIN_EXE_catalog");
+    let dir = scratch_dir("catalog");
+    let config = dir.join("catalog.toml");
+    let path = config.to_str().unwrap();
+    let good = |greeting: &str| {
+        format!("name = \"catalog\"\n\n[app]\ngreeting = \"{greeting}\"\nrefresh_ms = 50\n")
+    };
+    let bad = "name = \"catalog\"\n\n[app]\ngreeting = \"welcome\"\nrefresh_ms = \"soon\"\n";
+    let refused =
+        format!("{path}:5:14: app.refresh_ms: invalid type: string \"soon\", expected u64");
+
+    std::fs::write(&config, bad).unwrap();
+    let mut check = Process::start(CATALOG, &["--check-config", "--config", path], &[]);
+    assert_eq!(check.wait_exit(), Exit::Code(78), "{}", check.transcript());
+    assert_eq!(check.count(&refused), 1, "{}", check.transcript());
+    let mut start = Process::start(CATALOG, &["--config", path], &[]);
+    assert_eq!(start.wait_exit(), Exit::Code(78), "{}", start.transcript());
+    assert_eq!(start.count(&refused), 1, "{}", start.transcript());
+    assert_eq!(start.count("refresher:"), 0, "{}", start.transcript());
+
+    std::fs::write(&config, good("welcome")).unwrap();
+    let mut daemon = Process::start(CATALOG, &["--config", path], &[]);
+    daemon.wait_for("server: ready");
+    daemon.wait_for("refresher: welcome — revision 1");
+    daemon.wait_for("health: checking the shared catalog");
+
+    std::fs::write(&config, bad).unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_for("configuration reload (SIGHUP) failed; keeping the previous configuration");
+    daemon.wait_for(&refused);
+    // Still refreshing with the old settings.
+    let before = daemon.count("refresher: welcome — revision");
+    daemon.wait_for_nth("refresher: welcome — revision", before + 1);
+
+    std::fs::write(&config, good("bienvenue")).unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_for("refresher: greeting now \"bienvenue\", every 50 ms");
+    daemon.wait_for("refresher: bienvenue — revision");
+
+    daemon.signal(libc::SIGTERM);
+    let drain = daemon.wait_for("server: draining at revision");
+    let left: u64 = drain
+        .split(" with ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no budget in {drain:?}"));
+    // Its own budget is 2 s (the daemon's is 3 s): what is left can only be below it.
+    assert!(left > 0 && left <= 2000, "{drain}");
+    daemon.wait_for("server: drained");
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    assert_eq!(daemon.count("restarting"), 0, "{}", daemon.transcript());
+}
+
+#[test]
+fn catalog_runs_as_shipped() {
+    let mut daemon = Process::start(env!("CARGO_BIN_EXE_catalog"), &[], &[]);
+    daemon.wait_for("server: ready");
+    daemon.wait_for("refresher: welcome — revision 1");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+}

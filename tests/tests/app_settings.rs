@@ -24,6 +24,7 @@ fn a_bad_app_table_is_a_configuration_error_everywhere() {
     std::fs::write(&config, "[app]\nport = 8080\n").unwrap();
     let mut daemon = Process::start(FIXTURE, &["--config", path], &[]);
     daemon.wait_for("server: port 8080");
+    daemon.wait_for("banner: provided by the set-up");
     std::fs::write(&config, "# the port\n[app]\nport = \"high\"\n").unwrap();
     daemon.signal(libc::SIGHUP);
     daemon.wait_for("configuration reload (SIGHUP) failed; keeping the previous configuration");
@@ -59,4 +60,22 @@ fn a_missing_app_field_points_at_the_table() {
     assert_eq!(check.wait_exit(), Exit::Code(78), "{}", check.transcript());
     let expected = format!("{path}:3:1: app: missing field `port`");
     assert_eq!(check.count(&expected), 1, "{}", check.transcript());
+}
+
+#[test]
+fn state_nobody_provided_stops_the_start_naming_the_type_and_the_subsystem() {
+    let dir = scratch_dir("app-settings-state");
+    let config = dir.join("daemon.toml");
+    std::fs::write(&config, "[app]\nport = 8080\n").unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let mut start = Process::start(FIXTURE, &args, &[("APP_FIXTURE_WITHOUT_STATE", "1")]);
+    assert_eq!(start.wait_exit(), Exit::Code(1), "{}", start.transcript());
+    let expected = "app-fixture: error: subsystem `banner` takes a `State<app_fixture::Banner>`, which the set-up did not provide; call `proc_daemon::provide(value)` in the set-up";
+    assert_eq!(start.count(expected), 1, "{}", start.transcript());
+    assert_eq!(
+        start.count("server: port"),
+        0,
+        "nothing starts: {}",
+        start.transcript()
+    );
 }

@@ -1,7 +1,18 @@
 //! A daemon with typed `[app]` settings (`#[daemon(app = Settings)]`): a bad `[app]` is a
-//! configuration error at `--check-config`, at start and at reload.
+//! configuration error at `--check-config`, at start and at reload. With
+//! `APP_FIXTURE_WITHOUT_STATE=1` its set-up provides nothing, and the start must stop naming
+//! the missing `State<Banner>`.
 
-use proc_daemon::{Context, daemon, subsystem};
+use proc_daemon::{Context, ShutdownHandle, State, daemon, subsystem};
+
+/// Provided by the set-up.
+struct Banner(&'static str);
+
+#[subsystem]
+async fn banner(banner: State<Banner>, shutdown: ShutdownHandle) {
+    println!("banner: {}", banner.0);
+    shutdown.cancelled().await;
+}
 
 #[derive(Debug, serde::Deserialize)]
 struct Settings {
@@ -21,5 +32,9 @@ async fn server(context: Context) -> anyhow::Result<()> {
     }
 }
 
-#[daemon(name = "app-fixture", app = Settings, subsystems = [server])]
-async fn main() {}
+#[daemon(name = "app-fixture", app = Settings, subsystems = [server, banner])]
+async fn main() {
+    if std::env::var_os("APP_FIXTURE_WITHOUT_STATE").is_none() {
+        proc_daemon::provide(Banner("provided by the set-up"));
+    }
+}
