@@ -337,6 +337,18 @@ fn catalog_refuses_bad_settings_everywhere_and_drains_within_its_budget() {
 }
 
 #[test]
+fn catalog_set_up_errors_come_through_anyhow_with_their_cause() {
+    let mut start = Process::start(
+        env!("CARGO_BIN_EXE_catalog"),
+        &[],
+        &[("CATALOG_START_REVISION", "seven")],
+    );
+    assert_eq!(start.wait_exit(), Exit::Code(1), "{}", start.transcript());
+    let expected = "loading the catalog: CATALOG_START_REVISION=\"seven\" is not a revision: invalid digit found in string";
+    assert_eq!(start.count(expected), 1, "{}", start.transcript());
+}
+
+#[test]
 fn catalog_runs_as_shipped() {
     let mut daemon = Process::start(env!("CARGO_BIN_EXE_catalog"), &[], &[]);
     daemon.wait_for("server: ready");

@@ -116,7 +116,7 @@ pub struct AsyncCheck<Args>(std::marker::PhantomData<Args>);
 pub trait IntoHealthCheck<Kind> {
     /// The check, as the runtime runs it (on a blocking thread), with its `State<T>`
     /// parameters taken from `provided`; `None` if one is missing.
-    fn into_health_check(&self, provided: &StateMap) -> Option<HealthCheck>;
+    fn build_health_check(&self, provided: &StateMap) -> Option<HealthCheck>;
 
     /// The `State<T>` types it takes.
     fn required_state(&self) -> Vec<StateNeed>;
@@ -130,7 +130,7 @@ macro_rules! health_checks {
             $($arg: Send + Sync + 'static,)*
         {
             #[allow(non_snake_case, unused_variables)]
-            fn into_health_check(&self, provided: &StateMap) -> Option<HealthCheck> {
+            fn build_health_check(&self, provided: &StateMap) -> Option<HealthCheck> {
                 $(let $arg = provided.get::<$arg>()?;)*
                 let check = self.clone();
                 Some(Box::new(move || check($($arg.clone()),*)))
@@ -148,7 +148,7 @@ macro_rules! health_checks {
             $($arg: Send + Sync + 'static,)*
         {
             #[allow(non_snake_case, unused_variables)]
-            fn into_health_check(&self, provided: &StateMap) -> Option<HealthCheck> {
+            fn build_health_check(&self, provided: &StateMap) -> Option<HealthCheck> {
                 $(let $arg = provided.get::<$arg>()?;)*
                 let check = self.clone();
                 // Checks run on tokio's blocking pool, where blocking on the runtime is allowed.
@@ -169,10 +169,13 @@ health_checks!(A);
 health_checks!(A, B);
 health_checks!(A, B, C);
 
+/// Builds a health check from the provided state.
+type BuildCheck = Box<dyn Fn(&StateMap) -> Option<HealthCheck>>;
+
 /// A `health = path` function, its kind erased: what it needs and how to build it.
 pub struct HealthParts {
     needs: Vec<StateNeed>,
-    build: Box<dyn Fn(&StateMap) -> Option<HealthCheck>>,
+    build: BuildCheck,
 }
 
 impl std::fmt::Debug for HealthParts {
@@ -202,7 +205,7 @@ impl HealthParts {
 pub fn health_parts<Kind>(check: impl IntoHealthCheck<Kind> + 'static) -> HealthParts {
     HealthParts {
         needs: check.required_state(),
-        build: Box::new(move |provided| check.into_health_check(provided)),
+        build: Box::new(move |provided| check.build_health_check(provided)),
     }
 }
 

@@ -28,9 +28,16 @@ struct Catalog {
 }
 
 impl Catalog {
+    /// Starts at `CATALOG_START_REVISION` (default 0): a set-up step that can fail.
     fn load() -> anyhow::Result<Self> {
+        let start = match std::env::var("CATALOG_START_REVISION") {
+            Ok(text) => text
+                .parse()
+                .with_context(|| format!("CATALOG_START_REVISION={text:?} is not a revision"))?,
+            Err(_) => 0,
+        };
         Ok(Self {
-            revision: AtomicU64::new(0),
+            revision: AtomicU64::new(start),
         })
     }
 }
@@ -40,7 +47,7 @@ fn say(line: std::fmt::Arguments<'_>) {
 }
 
 /// Healthy while the catalog has been refreshed at least once, or is about to be.
-fn catalog_ok(catalog: State<Catalog>) -> bool {
+async fn catalog_ok(catalog: State<Catalog>) -> bool {
     static FIRST: Once = Once::new();
     FIRST.call_once(|| say(format_args!("health: checking the shared catalog")));
     catalog.revision.load(Ordering::Relaxed) < u64::MAX
@@ -91,7 +98,7 @@ async fn server(context: Context, catalog: State<Catalog>) -> anyhow::Result<()>
     app = Settings,
     subsystems = [refresher, server]
 )]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     proc_daemon::provide(Catalog::load().context("loading the catalog")?);
     Ok(())
 }
