@@ -96,12 +96,7 @@ impl DaemonBuilder {
     /// ```
     #[must_use]
     pub fn with_state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
-        if self.provided.insert(value) {
-            tracing::warn!(
-                "state `{}` was provided twice; subsystems get the later value",
-                std::any::type_name::<T>()
-            );
-        }
+        self.provided.provide(value);
         self
     }
 

@@ -124,6 +124,17 @@ impl StateMap {
         self.values.contains_key(&need.type_id)
     }
 
+    /// [`insert`](Self::insert), warning when it replaces an earlier value (a set-up that
+    /// provides a type twice has most likely made a mistake).
+    pub(crate) fn provide<T: Send + Sync + 'static>(&mut self, value: T) {
+        if self.insert(value) {
+            tracing::warn!(
+                "state `{}` was provided twice; subsystems get the later value",
+                std::any::type_name::<T>()
+            );
+        }
+    }
+
     /// Adds every value of `other`, replacing those of the same type.
     pub(crate) fn extend(&mut self, other: Self) {
         self.values.extend(other.values);
@@ -162,20 +173,14 @@ tokio::task_local! {
 /// Outside a set-up step (on another task, or after start-up), where nothing would receive
 /// the value.
 pub fn provide<T: Send + Sync + 'static>(value: T) {
-    let replaced = PROVIDED
-        .try_with(|provided| crate::lock::mutex(provided).insert(value))
+    PROVIDED
+        .try_with(|provided| crate::lock::mutex(provided).provide(value))
         .unwrap_or_else(|_| {
             panic!(
                 "proc_daemon::provide::<{}> was called outside a set-up step; call it in the body of #[daemon]'s main (on its own task), or use DaemonBuilder::with_state",
                 std::any::type_name::<T>()
             )
         });
-    if replaced {
-        tracing::warn!(
-            "state `{}` was provided twice; subsystems get the later value",
-            std::any::type_name::<T>()
-        );
-    }
 }
 
 /// A `State<T>` that no one provided, for `subsystem`.
