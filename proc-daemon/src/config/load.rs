@@ -56,7 +56,7 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// Reads a configuration file: a regular file of at most [`MAX_CONFIG_BYTES`]. A FIFO, device,
 /// socket or directory is refused without reading (or, for a FIFO, waiting for a writer).
-fn read_config_file(path: &Path) -> Result<String> {
+pub(crate) fn read_config_file(path: &Path) -> Result<String> {
     use std::io::Read as _;
     use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 

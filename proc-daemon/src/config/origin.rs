@@ -69,11 +69,11 @@ impl ConfigOrigin {
         }
         if let Some(check) = self.app_check {
             let typed = check(&config).map_err(|fault| {
-                // Read again only to place the fault: the error path may be slow.
+                // Read again (with the same limits) only to place the fault.
                 let text = source
                     .file
                     .as_deref()
-                    .and_then(|path| std::fs::read_to_string(path).ok());
+                    .and_then(|path| super::load::read_config_file(path).ok());
                 fault.placed(&self.describe(), text.as_deref(), &source)
             })?;
             config.set_typed_app(typed);
