@@ -14,6 +14,8 @@
 //! tokio = { version = "1", features = ["macros", "time"] }
 //! # Only to read `[app]` settings into your own type.
 //! serde = { version = "1", features = ["derive"] }
+//! # Only for your own log lines; the daemon's logger prints them.
+//! tracing = "0.1"
 //! ```
 //!
 //! ```no_run
@@ -38,6 +40,47 @@
 //! async fn main() -> anyhow::Result<()> {
 //!     // optional set-up: after configuration and logging, before the subsystems start
 //!     Ok(())
+//! }
+//! ```
+//!
+//! ## Settings and state for subsystems
+//!
+//! A subsystem takes any of [`ShutdownHandle`], [`Context`] and [`State<T>`], in any order.
+//! Your own `[app]` table is read into your own type, checked at `--check-config`, at start
+//! (exit 78) and on every reload (a bad one is refused and the last good one kept);
+//! [`Context::settings`] hands out the parsed value, shared, without parsing again. Values built
+//! in `main`'s set-up are handed over with [`provide`]; a subsystem (or its health check) that
+//! takes a `State<T>` nobody provided stops the start with an error naming both.
+//!
+//! ```no_run
+//! use proc_daemon::{Context, State, daemon, provide, subsystem};
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Settings {
+//!     greeting: String,
+//! }
+//!
+//! #[derive(Default)]
+//! struct Served(AtomicU64);
+//!
+//! fn serving(served: State<Served>) -> bool {
+//!     served.0.load(Ordering::Relaxed) < 1_000_000
+//! }
+//!
+//! #[subsystem(health = serving)]
+//! async fn greeter(context: Context, served: State<Served>) -> proc_daemon::Result<()> {
+//!     let settings: Arc<Settings> = context.settings()?;
+//!     tracing::info!("{}", settings.greeting);
+//!     served.0.fetch_add(1, Ordering::Relaxed);
+//!     context.shutdown().cancelled().await;
+//!     Ok(())
+//! }
+//!
+//! #[daemon(config = "greeter.toml", app = Settings, subsystems = [greeter])]
+//! fn main() {
+//!     provide(Served::default());
 //! }
 //! ```
 //!
@@ -84,8 +127,80 @@ pub mod subsystem;
 mod supervision;
 mod toolkit;
 
+/// # Example
+///
+/// ```no_run
+/// use proc_daemon::{ShutdownHandle, daemon, subsystem};
+///
+/// #[subsystem]
+/// async fn worker(shutdown: ShutdownHandle) -> anyhow::Result<()> {
+///     shutdown.cancelled().await;
+///     Ok(())
+/// }
+///
+/// #[daemon(config = "worker.toml", subsystems = [worker])]
+/// async fn main() -> anyhow::Result<()> {
+///     // set-up: runs after configuration and logging, before `worker` starts
+///     Ok(())
+/// }
+/// ```
+///
+/// Every path in `subsystems = [...]` must name a `#[subsystem]` function: a plain function
+/// there is rustc's `E0574 expected struct, variant or union type, found function`, at the path
+/// — add `#[subsystem]` to it. A `#[subsystem]` that no `subsystems = [...]` (or
+/// [`DaemonBuilder::with_subsystem`]) names runs nowhere; the start-up line
+/// (`daemon `name` started 2 subsystem(s) (pid ...): `a`, `b``) lists every one that starts.
 #[cfg(feature = "macros")]
-pub use proc_daemon_macros::{daemon, subsystem};
+pub use proc_daemon_macros::daemon;
+/// # Example
+///
+/// ```no_run
+/// use proc_daemon::{Context, ShutdownHandle, daemon, subsystem};
+/// use std::time::Duration;
+///
+/// fn queue_ok() -> bool {
+///     true
+/// }
+///
+/// // Restarted with growing delays; checked every 5 s; 2 s to stop.
+/// #[subsystem(
+///     restart = "exponential_backoff",
+///     initial_delay = "250ms",
+///     health = queue_ok,
+///     health_interval = "5s",
+///     shutdown_timeout = "2s"
+/// )]
+/// async fn worker(shutdown: ShutdownHandle) -> proc_daemon::Result<()> {
+///     shutdown.cancelled().await;
+///     Ok(())
+/// }
+///
+/// // Ready (`/readyz`, `READY=1`) only once the socket is bound.
+/// #[subsystem(holds_readiness, critical = false)]
+/// async fn listener(context: Context) -> std::io::Result<()> {
+///     let socket = std::net::TcpListener::bind("127.0.0.1:0")?;
+///     context.ready();
+///     context.shutdown().cancelled().await;
+///     drop(socket);
+///     Ok(())
+/// }
+///
+/// // A plain `fn` on its own thread; it polls its handle.
+/// #[subsystem(blocking, restart = "never")]
+/// fn crunch(shutdown: ShutdownHandle) {
+///     while !shutdown.is_shutdown() {
+///         std::thread::sleep(Duration::from_millis(50));
+///     }
+/// }
+///
+/// #[daemon(subsystems = [worker, listener, crunch])]
+/// fn main() {}
+/// ```
+///
+/// It goes on a free function at module level, not on a method: rustc rejects the struct it
+/// generates inside an `impl` ("struct is not supported in `trait`s or `impl`s").
+#[cfg(feature = "macros")]
+pub use proc_daemon_macros::subsystem;
 
 pub use config::{
     AdminConfig, Config, ConfigBuilder, ConfigSource, EnvOverride, IpcConfig, LogFilter, LogLevel,
