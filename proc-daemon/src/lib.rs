@@ -149,7 +149,8 @@ mod toolkit;
 /// there is rustc's `E0574 expected struct, variant or union type, found function`, at the path
 /// — add `#[subsystem]` to it. A `#[subsystem]` that no `subsystems = [...]` (or
 /// [`DaemonBuilder::with_subsystem`]) names runs nowhere; the start-up line
-/// (`daemon `name` started 2 subsystem(s) (pid ...): `a`, `b``) lists every one that starts.
+/// ("daemon \`name\` started 2 subsystem(s) (pid ...): \`a\`, \`b\`") lists every one that
+/// starts.
 #[cfg(feature = "macros")]
 pub use proc_daemon_macros::daemon;
 /// # Example
