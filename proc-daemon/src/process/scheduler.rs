@@ -1,7 +1,11 @@
 //! Scheduler hints (feature `scheduler-hints`; `scheduler-hints-unix` is the published crate's
 //! name for the same thing): the nice value and CPU set of `[performance]`, applied with system
 //! calls — `setpriority(2)` and `sched_setaffinity(2)` on every thread of the process — and
-//! per-thread CPU pinning of the tokio runtime. Linux only, like the rest of the runtime.
+//! per-thread CPU pinning of the tokio runtime.
+//!
+//! CPU sets are Linux's: on macOS and the BSDs `performance.cpu_affinity`, `thread_pinning` and
+//! `numa_aware` are logged as unsupported at start-up and change nothing, and `nice` applies to
+//! the whole process (`setpriority(PRIO_PROCESS, 0)`) rather than to each thread.
 //!
 //! A hint the system refuses is logged at debug level and ignored: a daemon must not fail to
 //! start because a container does not grant `CAP_SYS_NICE` or pins it to other CPUs.
@@ -42,6 +46,9 @@ pub fn apply_process_hints(config: &Config) {
     {
         tracing::warn!("{warning}");
     }
+    for warning in unsupported_hints(performance, CPU_SETS) {
+        tracing::warn!("{warning}");
+    }
     if performance.nice.is_none() && performance.cpu_affinity.is_empty() {
         return;
     }
@@ -53,7 +60,7 @@ pub fn apply_process_hints(config: &Config) {
             }
         }
     }
-    if !performance.cpu_affinity.is_empty() {
+    if !performance.cpu_affinity.is_empty() && CPU_SETS {
         for &tid in &threads {
             if let Err(err) = set_affinity(tid, &performance.cpu_affinity) {
                 tracing::debug!(
@@ -73,6 +80,12 @@ pub fn apply_process_hints(config: &Config) {
 /// With `performance.numa_aware` (and no `thread_pinning`), places the threads on the machine's
 /// NUMA nodes in turn: each may run on the CPUs of its node.
 pub fn configure_runtime(builder: &mut tokio::runtime::Builder, config: &Config) {
+    if !CPU_SETS {
+        // `apply_process_hints` says so; counted as applied so that it does not also warn
+        // about a runtime built without them.
+        RUNTIME_HINTS_APPLIED.store(true, Ordering::Relaxed);
+        return;
+    }
     if !config.performance.thread_pinning {
         if config.performance.numa_aware {
             place_on_numa_nodes(builder, numa_nodes(Path::new("/sys")));
@@ -91,6 +104,30 @@ pub fn configure_runtime(builder: &mut tokio::runtime::Builder, config: &Config)
             tracing::debug!("scheduler hint: pinning a runtime thread to CPU {cpu} refused: {err}");
         }
     });
+}
+
+/// Whether this platform has CPU sets (`sched_setaffinity(2)`): Linux only.
+const CPU_SETS: bool = cfg!(target_os = "linux");
+
+/// The warnings for the hints a platform without CPU sets lacks (none with them).
+fn unsupported_hints(performance: &crate::PerformanceConfig, cpu_sets: bool) -> Vec<String> {
+    if cpu_sets {
+        return Vec::new();
+    }
+    [
+        ("cpu_affinity", !performance.cpu_affinity.is_empty()),
+        ("thread_pinning", performance.thread_pinning),
+        ("numa_aware", performance.numa_aware),
+    ]
+    .into_iter()
+    .filter(|&(_, set)| set)
+    .map(|(key, _)| {
+        format!(
+            "performance.{key} needs CPU sets, which {} does not have; it is ignored",
+            std::env::consts::OS
+        )
+    })
+    .collect()
 }
 
 /// The warning for a runtime hint that asks for a runtime built with the hints, when none was
@@ -197,9 +234,11 @@ pub fn apply_runtime_hints() {
     }
 }
 
-/// The CPUs the calling thread may run on.
+/// The CPUs the calling thread may run on. Off Linux, which has no CPU sets here, every CPU
+/// (`0..available_parallelism`).
 #[must_use]
 pub fn allowed_cpus() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
     // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_getaffinity writes at most its size.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
@@ -210,11 +249,15 @@ pub fn allowed_cpus() -> Vec<usize> {
             .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
             .collect()
     }
+    #[cfg(not(target_os = "linux"))]
+    (0..std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)).collect()
 }
 
-/// The ids of the process's threads (only the calling one if `/proc` cannot be read).
+/// The ids of the process's threads (only the calling one if `/proc` cannot be read). Off
+/// Linux the nice value is the process's: one id, 0, meaning this process.
 fn process_threads() -> Vec<libc::pid_t> {
-    std::fs::read_dir("/proc/self/task").map_or_else(
+    #[cfg(target_os = "linux")]
+    return std::fs::read_dir("/proc/self/task").map_or_else(
         // SAFETY: gettid has no preconditions.
         |_| vec![unsafe { libc::gettid() }],
         |tasks| {
@@ -222,21 +265,38 @@ fn process_threads() -> Vec<libc::pid_t> {
                 .filter_map(|task| task.ok()?.file_name().to_str()?.parse().ok())
                 .collect()
         },
-    )
+    );
+    #[cfg(not(target_os = "linux"))]
+    vec![0]
 }
 
-/// Linux keeps the nice value per thread; `PRIO_PROCESS` with a thread id sets that thread's.
+/// Linux keeps the nice value per thread; `PRIO_PROCESS` with a thread id sets that thread's
+/// (elsewhere, with 0, the process's).
 fn set_nice(tid: libc::pid_t, nice: i32) -> std::io::Result<()> {
-    let who = libc::id_t::try_from(tid).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    // The parameters' types differ between platforms (an enum and `id_t` on glibc, ints on
+    // FreeBSD): converted to whatever this one's `setpriority` takes.
+    #[allow(clippy::useless_conversion)]
+    let who = tid
+        .try_into()
+        .map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    #[allow(clippy::cast_lossless, clippy::unnecessary_cast)]
+    let which = libc::PRIO_PROCESS as _;
     // SAFETY: setpriority takes plain integers.
-    if unsafe { libc::setpriority(libc::PRIO_PROCESS, who, nice) } == 0 {
+    if unsafe { libc::setpriority(which, who, nice) } == 0 {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
     }
 }
 
+/// Restricts thread `tid` (0: the calling thread) to `cpus`. Unsupported off Linux.
+#[cfg(not(target_os = "linux"))]
+fn set_affinity(_tid: libc::pid_t, _cpus: &[usize]) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
 /// Restricts thread `tid` (0: the calling thread) to `cpus`.
+#[cfg(target_os = "linux")]
 fn set_affinity(tid: libc::pid_t, cpus: &[usize]) -> std::io::Result<()> {
     // SAFETY: CPU_SET on a zeroed set with indices below CPU_SETSIZE (validated with the
     // configuration); sched_setaffinity reads the set's size.
@@ -259,6 +319,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn a_thread_can_be_pinned_and_reads_its_set_back() {
         std::thread::spawn(|| {
             let first = allowed_cpus()[0];
@@ -270,11 +331,34 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn a_refused_cpu_set_is_an_error_not_a_panic() {
         // A CPU this machine does not have: the kernel refuses an empty effective set.
         std::thread::spawn(|| assert!(set_affinity(0, &[1023]).is_err()))
             .join()
             .unwrap();
+    }
+
+    #[test]
+    fn hints_a_platform_lacks_are_named_in_warnings() {
+        let mut config = Config::default();
+        config.performance.nice = Some(5);
+        assert!(unsupported_hints(&config.performance, false).is_empty());
+        config.performance.cpu_affinity = vec![0];
+        config.performance.thread_pinning = true;
+        let os = std::env::consts::OS;
+        assert_eq!(
+            unsupported_hints(&config.performance, false),
+            [
+                format!(
+                    "performance.cpu_affinity needs CPU sets, which {os} does not have; it is ignored"
+                ),
+                format!(
+                    "performance.thread_pinning needs CPU sets, which {os} does not have; it is ignored"
+                ),
+            ]
+        );
+        assert!(unsupported_hints(&config.performance, true).is_empty());
     }
 
     #[test]
@@ -313,6 +397,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn numa_aware_runtime_threads_run_on_their_node() {
         let nodes = numa_nodes(Path::new("/sys"));
         if nodes.is_empty() {
@@ -335,6 +420,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn the_calling_process_has_threads() {
         // SAFETY: gettid has no preconditions.
         assert!(process_threads().contains(&unsafe { libc::gettid() }));

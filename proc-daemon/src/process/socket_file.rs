@@ -91,6 +91,7 @@ pub(crate) fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// The uid of the process at the other end of a connected Unix socket (`SO_PEERCRED`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn peer_uid(socket: &impl AsRawFd) -> std::io::Result<u32> {
     let mut credentials = libc::ucred {
         pid: 0,
@@ -113,6 +114,18 @@ pub(crate) fn peer_uid(socket: &impl AsRawFd) -> std::io::Result<u32> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(credentials.uid)
+}
+
+/// The uid of the process at the other end of a connected Unix socket (`getpeereid(3)`, the
+/// BSDs' and macOS's form of `SO_PEERCRED`).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn peer_uid(socket: &impl AsRawFd) -> std::io::Result<u32> {
+    let (mut uid, mut gid) = (0, 0);
+    // SAFETY: getpeereid with a valid fd and two out-parameters.
+    if unsafe { libc::getpeereid(socket.as_raw_fd(), &raw mut uid, &raw mut gid) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(uid)
 }
 
 /// Whether `uid` may be trusted at the other end: this process's own user, or root.
