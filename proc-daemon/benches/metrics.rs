@@ -59,5 +59,33 @@ fn peer(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, ours, peer);
+/// One reading of the process's CPU, memory and threads: `/proc/self/stat` (what Linux uses,
+/// through `ResourceTracker::with_interval`, which takes one sample) against the `sysinfo`
+/// calls every other platform makes (the same calls as `ProcessStats::from_sysinfo`).
+fn process_readings(c: &mut Criterion) {
+    use proc_daemon::resources::ResourceTracker;
+    use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+    c.bench_function("process_reading/proc_self_stat", |b| {
+        b.iter(|| {
+            black_box(ResourceTracker::with_interval(
+                std::time::Duration::from_secs(1),
+            ))
+        });
+    });
+    c.bench_function("process_reading/sysinfo", |b| {
+        b.iter(|| {
+            let pid = Pid::from_u32(std::process::id());
+            let mut system = System::new();
+            system.refresh_processes_specifics(
+                ProcessesToUpdate::Some(&[pid]),
+                false,
+                ProcessRefreshKind::nothing().with_cpu().with_memory(),
+            );
+            let process = system.process(pid).unwrap();
+            black_box((process.accumulated_cpu_time(), process.memory()))
+        });
+    });
+}
+
+criterion_group!(benches, ours, peer, process_readings);
 criterion_main!(benches);
