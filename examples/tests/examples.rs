@@ -192,11 +192,19 @@ fn deploy_files_match_the_example() {
 
     let unit = std::fs::read_to_string(format!("{root}/deploy/metrics_server.service")).unwrap();
     for line in [
-        "Type=notify-reload",
+        "Type=notify",
+        "ExecReload=/bin/kill -HUP $MAINPID",
         "RestartPreventExitStatus=78",
         "KillSignal=SIGTERM",
     ] {
         assert!(unit.lines().any(|l| l == line), "unit lacks {line}");
+    }
+    let newer = std::fs::read_to_string(format!(
+        "{root}/deploy/metrics_server.service.d/notify-reload.conf"
+    ))
+    .unwrap();
+    for line in ["Type=notify-reload", "ReloadSignal=SIGHUP", "ExecReload="] {
+        assert!(newer.lines().any(|l| l == line), "drop-in lacks {line}");
     }
     assert!(
         unit.lines().any(|l| l.starts_with("WatchdogSec=")),
@@ -223,8 +231,17 @@ fn deploy_files_match_the_example() {
         grace > kill_seconds,
         "Kubernetes would SIGKILL before the daemon's own kill deadline"
     );
-    for probe in ["path: /healthz", "path: /readyz", "containerPort: 9090"] {
-        assert!(manifest.contains(probe), "manifest lacks {probe}");
+    for line in [
+        "path: /healthz",
+        "path: /readyz",
+        "containerPort: 9090",
+        "readOnlyRootFilesystem: true",
+        "runAsNonRoot: true",
+        "allowPrivilegeEscalation: false",
+        "mountPath: /run/metrics_server",
+        "value: /run/metrics_server/metrics_server.pid",
+    ] {
+        assert!(manifest.contains(line), "manifest lacks {line}");
     }
     let port = config.admin.expect("[admin] in the example").bind.port();
     assert_eq!(
