@@ -8,6 +8,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+pub mod systemd;
+
 /// A generous bound for things that should take milliseconds, for a loaded 2-core machine.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 

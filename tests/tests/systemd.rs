@@ -1,66 +1,11 @@
 //! The daemon speaks systemd's notify protocol to a socket that plays systemd.
 
-use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
-use tests::{Exit, PATIENCE, Process, scratch_dir};
+use tests::systemd::FakeSystemd;
+use tests::{Exit, Process, scratch_dir};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
-
-/// A datagram socket standing in for systemd's notify socket.
-struct FakeSystemd {
-    socket: UnixDatagram,
-    seen: Vec<(Instant, String)>,
-}
-
-impl FakeSystemd {
-    fn bind(name: &str) -> (Self, String) {
-        let path = scratch_dir(name).join("notify.sock");
-        let socket = UnixDatagram::bind(&path).unwrap();
-        socket.set_read_timeout(Some(PATIENCE)).unwrap();
-        (
-            Self {
-                socket,
-                seen: Vec::new(),
-            },
-            path.display().to_string(),
-        )
-    }
-
-    /// The next message that is not a watchdog ping (pings are kept in `seen`); on a timeout,
-    /// fails showing everything `daemon` printed.
-    fn next_event(&mut self, daemon: &mut Process) -> String {
-        loop {
-            let message = self.receive(daemon);
-            if message != "WATCHDOG=1" {
-                return message;
-            }
-        }
-    }
-
-    fn receive(&mut self, daemon: &mut Process) -> String {
-        let mut buffer = [0u8; 4096];
-        let length = self.socket.recv(&mut buffer).unwrap_or_else(|e| {
-            daemon.drain();
-            panic!(
-                "no message from the daemon within {PATIENCE:?}: {e}; so far: {:?}; daemon output:\n{}",
-                self.seen,
-                daemon.transcript()
-            )
-        });
-        let message = String::from_utf8_lossy(&buffer[..length]).trim().to_owned();
-        self.seen.push((Instant::now(), message.clone()));
-        message
-    }
-
-    fn pings(&self) -> Vec<Instant> {
-        self.seen
-            .iter()
-            .filter(|(_, m)| m == "WATCHDOG=1")
-            .map(|(t, _)| *t)
-            .collect()
-    }
-}
 
 #[test]
 fn ready_watchdog_reload_and_stopping_in_order() {
