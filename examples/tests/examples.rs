@@ -1,6 +1,6 @@
 //! The examples, run as users run them.
 
-use tests::{Exit, Process, scratch_dir};
+use tests::{Exit, Process, http_get, scratch_dir};
 
 #[test]
 fn simple_and_its_hand_written_twin_stop_cleanly_on_sigterm_and_sigint() {
@@ -134,24 +134,6 @@ fn config_on_the_command_line_wins_and_is_checked() {
 }
 
 /// One GET over plain TCP: status code and body.
-fn http_get(address: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let code = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (code, body)
-}
-
 #[test]
 fn metrics_server_exposes_probes_and_metrics() {
     let mut daemon = Process::start(
