@@ -229,7 +229,8 @@ fn metrics_server_does_its_duties_with_only_what_the_unit_grants() {
     assert_eq!(code, 200, "{log}");
 
     // The control socket, in the runtime directory, answers `ctl status` from the same user.
-    let socket = runtime.join("metrics_server.sock");
+    let socket = PathBuf::from(&environment["DAEMON_IPC_SOCKET"]);
+    assert!(socket.starts_with(&runtime), "{}", socket.display());
     let meta = std::fs::metadata(&socket).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o777), (uid, 0o600));
     let status = service(&["ctl".to_owned(), "status".to_owned()])

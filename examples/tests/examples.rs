@@ -230,6 +230,22 @@ fn deploy_files_match_the_example() {
         port, 9090,
         "the manifest's port is the example's admin port"
     );
+    // The image runs as the user the manifest names, and serves the port it probes.
+    let dockerfile = std::fs::read_to_string(format!("{root}/deploy/Dockerfile")).unwrap();
+    let user = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("USER in the Dockerfile");
+    let run_as = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("runAsUser:"))
+        .expect("runAsUser")
+        .trim();
+    assert_eq!(user, format!("{run_as}:{run_as}"));
+    assert!(dockerfile.contains("ENV DAEMON_ADMIN_BIND=0.0.0.0:9090"));
+    assert!(
+        dockerfile.contains("COPY examples/metrics_server.toml /etc/metrics_server/daemon.toml")
+    );
     // The embedded config must itself be valid.
     let embedded = manifest
         .split("daemon.toml: |\n")
