@@ -10,7 +10,7 @@ use tokio_util::task::TaskTracker;
 use super::{DaemonBuilder, RunReport};
 use crate::process::pidfile::PidFile;
 use crate::process::{logging, signal, systemd};
-use crate::state::{Shared, ShutdownReason};
+use crate::state::{Dependencies, Shared, ShutdownReason};
 use crate::subsystem::StateMap;
 use crate::supervision::lifecycle::{Running, request_shutdown, subsystem_started};
 use crate::supervision::stop::{first_ten, shut_down};
@@ -40,6 +40,9 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         shared.config.replace(Arc::new(config));
     }
     check_provided(&shared, &provided)?;
+    if let Some(order) = shared.with_entries(Dependencies::resolve)? {
+        shared.set_dependencies(order);
+    }
     shared.set_provided(provided);
     let _running = Running::start(&shared);
     #[cfg(feature = "lockfree-coordination")]

@@ -165,6 +165,24 @@ impl SubsystemEntry {
             state: to,
             error: error.cloned(),
             at: std::time::Instant::now(),
+            waiting_for: None,
+        });
+    }
+
+    /// Its next run waits for `dependency` to be ready: logged, and an event in its current
+    /// state.
+    pub(crate) fn announce_waiting(&self, dependency: &Arc<str>, events: &EventBus) {
+        tracing::info!(
+            subsystem = self.name(),
+            "subsystem `{}` waits for `{dependency}` to be ready",
+            self.name()
+        );
+        events.emit(|| SubsystemEvent {
+            subsystem: Arc::from(self.name()),
+            state: self.state(),
+            error: None,
+            at: std::time::Instant::now(),
+            waiting_for: Some(dependency.clone()),
         });
     }
 

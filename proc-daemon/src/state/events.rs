@@ -18,6 +18,9 @@ pub struct SubsystemEvent {
     pub error: Option<Arc<str>>,
     /// When it entered the state.
     pub at: std::time::Instant,
+    /// The dependency it waits for before its run starts (`after = [...]`): an event with this
+    /// set says it began waiting, in the state it is in.
+    pub waiting_for: Option<Arc<str>>,
 }
 
 /// How many events a slow subscriber may fall behind before it misses some (it then gets
@@ -72,6 +75,7 @@ mod tests {
             state: SubsystemState::Running,
             error: None,
             at: std::time::Instant::now(),
+            waiting_for: None,
         });
         assert_eq!(rx.try_recv().unwrap().state, SubsystemState::Running);
     }

@@ -3,6 +3,7 @@
 //! which subsystems are unfinished, why is it stopping); what *happens* on a change lives in the
 //! layers above, so this module imports none of them.
 
+mod dependencies;
 mod entry;
 mod events;
 mod live_config;
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+pub(crate) use dependencies::Dependencies;
 pub(crate) use entry::SubsystemEntry;
 pub(crate) use events::EventBus;
 pub use events::SubsystemEvent;
@@ -110,6 +112,8 @@ pub(crate) struct Shared {
     stopping_since: OnceLock<Instant>,
     /// What the set-up provided, fixed when `run` starts.
     provided: OnceLock<Arc<StateMap>>,
+    /// The start order, when some subsystem runs after another; fixed when `run` starts.
+    dependencies: OnceLock<Dependencies>,
 }
 
 impl Shared {
@@ -131,6 +135,25 @@ impl Shared {
             started_at: OnceLock::new(),
             stopping_since: OnceLock::new(),
             provided: OnceLock::new(),
+            dependencies: OnceLock::new(),
+        }
+    }
+
+    /// Fixes the start order (once, when `run` starts).
+    pub(crate) fn set_dependencies(&self, dependencies: Dependencies) {
+        let _ = self.dependencies.set(dependencies);
+    }
+
+    /// The start order, if any subsystem runs after another.
+    pub(crate) fn dependencies(&self) -> Option<&Dependencies> {
+        self.dependencies.get()
+    }
+
+    /// Wakes whatever waits on the start order (a dependent waiting for readiness, the ordered
+    /// stop waiting for an exit); nothing without one.
+    pub(crate) fn order_changed(&self) {
+        if let Some(dependencies) = self.dependencies() {
+            dependencies.changed.notify_waiters();
         }
     }
 
@@ -164,7 +187,20 @@ impl Shared {
 
     /// Every subsystem now, in registration order.
     pub(crate) fn statuses(&self) -> Vec<SubsystemStatus> {
-        self.with_entries(|entries| entries.iter().map(SubsystemEntry::status).collect())
+        self.with_entries(|entries| {
+            entries
+                .iter()
+                .enumerate()
+                .map(|(index, entry)| {
+                    let mut status = entry.status();
+                    status.waiting_for = self
+                        .dependencies()
+                        .and_then(|d| d.waiting_for(index))
+                        .map(|name| name.to_string());
+                    status
+                })
+                .collect()
+        })
     }
 
     /// Fixes the set of subsystems for `run`; `start` more are expected to count towards
@@ -248,7 +284,13 @@ impl Shared {
         if self.shutdown.is_shutdown() {
             return Err("shutting down".to_owned());
         }
-        for entry in self.entries() {
+        for (index, entry) in self.entries().iter().enumerate() {
+            if let Some(dependency) = self.dependencies().and_then(|d| d.waiting_for(index)) {
+                return Err(format!(
+                    "subsystem `{}` is waiting for `{dependency}`",
+                    entry.name()
+                ));
+            }
             let state = entry.state();
             let down = matches!(
                 state,

@@ -34,6 +34,9 @@ pub struct SubsystemStatus {
     pub panics: u32,
     /// Failed or hung health checks.
     pub health_check_failures: u32,
+    /// The dependency it waits for before its next run starts (`after = [...]`), while it
+    /// waits.
+    pub waiting_for: Option<String>,
 }
 
 impl SubsystemEntry {
@@ -48,6 +51,7 @@ impl SubsystemEntry {
             last_error: failures.last_error.map(|e| e.to_string()),
             panics: failures.panics,
             health_check_failures: failures.health_failures,
+            waiting_for: None,
         }
     }
 }

@@ -104,7 +104,27 @@ pub trait Subsystem: Send + Sync + 'static {
     }
 
     /// This subsystem's own stop budget; `None` uses `shutdown.timeout_ms` from the config.
+    /// For a subsystem others depend on, the budget counts from when its own stop begins,
+    /// after its dependents have stopped.
     fn shutdown_timeout(&self) -> Option<Duration> {
         None
+    }
+
+    /// The names of the subsystems this one runs after (`#[subsystem(after = [db])]`). It
+    /// starts only when each of them is ready (running, or — with
+    /// [`holds_readiness`](Subsystem::holds_readiness) — once it said so), and on shutdown its
+    /// handle is cancelled first: theirs only once it has stopped (or was aborted at its own
+    /// deadline). An unknown name or a cycle stops the start with a configuration error (exit
+    /// 78) naming it. Default: none.
+    fn dependencies(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Whether this subsystem is restarted when one of its [`dependencies`](Subsystem::dependencies)
+    /// restarts: its run is stopped, and started again once the dependency is ready (Erlang/OTP's
+    /// `rest_for_one`). Such a restart is not a failure: it is not held against the restart
+    /// limit. Default: `true`.
+    fn restarts_with_dependencies(&self) -> bool {
+        true
     }
 }

@@ -37,6 +37,8 @@ struct FnOptions {
     shutdown_timeout: Option<Duration>,
     health: Option<std::sync::Arc<dyn Fn() -> bool + Send + Sync>>,
     health_interval: Option<Duration>,
+    after: Vec<String>,
+    restarts_with_dependencies: bool,
 }
 
 impl Default for FnOptions {
@@ -48,6 +50,8 @@ impl Default for FnOptions {
             shutdown_timeout: None,
             health: None,
             health_interval: None,
+            after: Vec::new(),
+            restarts_with_dependencies: true,
         }
     }
 }
@@ -61,6 +65,11 @@ impl fmt::Debug for FnOptions {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("health_check", &self.health.is_some())
             .field("health_interval", &self.health_interval)
+            .field("after", &self.after)
+            .field(
+                "restarts_with_dependencies",
+                &self.restarts_with_dependencies,
+            )
             .finish()
     }
 }
@@ -127,6 +136,29 @@ where
         self.options_mut().health_interval = Some(interval);
         self
     }
+
+    /// Starts only once the subsystem named `dependency` is ready, and stops before it (see
+    /// [`Subsystem::dependencies`]). Call once per dependency.
+    ///
+    /// ```
+    /// use proc_daemon::{Subsystem, SubsystemFn};
+    ///
+    /// let api = SubsystemFn::new("api", |_shutdown| async { Ok(()) }).after("db");
+    /// assert_eq!(api.dependencies(), ["db"]);
+    /// ```
+    #[must_use]
+    pub fn after(mut self, dependency: impl Into<String>) -> Self {
+        self.options_mut().after.push(dependency.into());
+        self
+    }
+
+    /// Whether a restart of a dependency restarts this subsystem too (default `true`; see
+    /// [`Subsystem::restarts_with_dependencies`]).
+    #[must_use]
+    pub fn restarts_with_dependencies(mut self, restarts: bool) -> Self {
+        self.options_mut().restarts_with_dependencies = restarts;
+        self
+    }
 }
 
 impl<F> fmt::Debug for SubsystemFn<F> {
@@ -183,6 +215,14 @@ where
 
     fn shutdown_timeout(&self) -> Option<Duration> {
         self.options().shutdown_timeout
+    }
+
+    fn dependencies(&self) -> Vec<String> {
+        self.options().after.clone()
+    }
+
+    fn restarts_with_dependencies(&self) -> bool {
+        self.options().restarts_with_dependencies
     }
 }
 

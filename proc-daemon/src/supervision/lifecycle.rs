@@ -120,20 +120,25 @@ pub(crate) fn subsystem_started(shared: &Shared) {
 
 impl Readiness for Shared {
     fn mark_ready(&self, index: usize) {
-        if self.entries()[index].mark_ready() {
+        let first = self.entries()[index].mark_ready();
+        self.order_changed();
+        if first {
             subsystem_started(self);
         }
     }
 
     fn stop_time_left(&self, index: usize) -> Option<std::time::Duration> {
-        if !self.shutdown.is_shutdown() {
-            return None;
-        }
+        // In dependency order, a subsystem's stop begins when what runs after it has stopped.
+        let stopping_for = match self.dependencies() {
+            Some(order) => order.stopping_since(index)?.elapsed(),
+            None if self.shutdown.is_shutdown() => self.time_stopping(),
+            None => return None,
+        };
         let budget = self.entries()[index]
             .subsystem
             .shutdown_timeout()
             .unwrap_or_else(|| self.config.get().shutdown.timeout());
-        Some(budget.saturating_sub(self.time_stopping()))
+        Some(budget.saturating_sub(stopping_for))
     }
 }
 

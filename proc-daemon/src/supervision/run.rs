@@ -24,7 +24,7 @@ pub(crate) fn run_once(shared: &Arc<Shared>, index: usize) -> RunOnce<'_> {
         None
     };
     match check {
-        None => match start_run(shared, index, shared.shutdown.clone()) {
+        None => match start_run(shared, index, super::order::run_handle(shared, index)) {
             Ok(run) => RunOnce::Plain(run),
             Err(panic) => RunOnce::Panicked(Some(panic)),
         },
@@ -63,8 +63,11 @@ async fn run_checked(
     let entry = &shared.entries()[index];
     let subsystem = &*entry.subsystem;
     // This run gets its own handle, so an unhealthy run can be stopped without stopping the
-    // daemon; it is still cancelled by the daemon's shutdown.
-    let token = shared.shutdown.token().child_token();
+    // daemon; it is still cancelled by the daemon's shutdown (or, in dependency order, by its
+    // own stop).
+    let token = super::order::run_handle(shared, index)
+        .token()
+        .child_token();
     let run = match start_run(shared, index, ShutdownHandle::from_token(token.clone())) {
         Ok(run) => run,
         Err(panic) => return Err(panic),

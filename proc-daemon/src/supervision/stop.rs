@@ -54,7 +54,9 @@ pub(crate) async fn shut_down(
     let mut budgets: Vec<Duration> = Vec::new();
     let mut own_budgets = Vec::new();
     for entry in shared.entries() {
-        entry.mark_stopping(&shared.events);
+        if shared.dependencies().is_none() {
+            entry.mark_stopping(&shared.events);
+        }
         let budget = budget_of(entry);
         if let Err(at) = budgets.binary_search(&budget) {
             budgets.insert(at, budget);
@@ -63,10 +65,19 @@ pub(crate) async fn shut_down(
             own_budgets.push((entry.name(), budget));
         }
     }
+    let ordered = shared.dependencies();
     tracing::info!(
-        "shutting down ({reason}); subsystems have {global:?} to stop{}",
-        own_budget_note(&own_budgets)
+        "shutting down ({reason}); subsystems have {global:?} to stop{}{}",
+        own_budget_note(&own_budgets),
+        if ordered.is_some() {
+            ", in dependency order: each once what runs after it has stopped"
+        } else {
+            ""
+        }
     );
+    if let Some(order) = ordered {
+        return super::order::stop_in_order(shared, order, tracker, aborts, budget_of).await;
+    }
 
     let mut overrun = Vec::new();
     for budget in budgets {

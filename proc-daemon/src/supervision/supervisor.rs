@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::lifecycle::{record_config_failure, record_failure, subsystem_started};
 use super::log_budget::LogBudget;
+use super::order::{restart_dependents, wait_for_dependencies};
 use super::run::run_once;
 use crate::process::systemd;
 use crate::state::{Shared, SubsystemEntry};
@@ -37,6 +38,8 @@ impl Supervised {
 impl Drop for Supervised {
     fn drop(&mut self) {
         self.entry().mark_exited();
+        // The ordered stop may be waiting for this one to end.
+        self.shared.order_changed();
     }
 }
 
@@ -51,6 +54,8 @@ struct RestartState {
 /// What follows a run.
 enum Next {
     Restart(Duration),
+    /// Restart because a dependency restarts: once it is ready, without a delay.
+    Rejoin,
     End,
 }
 
@@ -64,19 +69,29 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
     let holds_readiness = this.entry().subsystem.holds_readiness();
     loop {
         let entry = this.entry();
-        if this.shared.shutdown.is_shutdown() {
+        let ordered = this.shared.dependencies().is_some();
+        if this.shared.shutdown.is_shutdown()
+            || (ordered && !wait_for_dependencies(&this.shared, this.index).await)
+        {
+            let entry = this.entry();
             entry.transition(SubsystemState::Stopped, None, &this.shared.events);
             if entry.count_started() {
                 subsystem_started(&this.shared);
             }
             return;
         }
-        entry.transition(SubsystemState::Running, None, &this.shared.events);
         if holds_readiness {
-            // Not ready until this run says so through its context.
+            // Not ready until this run says so through its context; cleared before the run
+            // shows as running, so that nothing waiting for it sees the last run's readiness.
             entry.hold_readiness();
-        } else if entry.mark_ready() {
-            subsystem_started(&this.shared);
+        }
+        entry.transition(SubsystemState::Running, None, &this.shared.events);
+        if !holds_readiness {
+            let first = entry.mark_ready();
+            this.shared.order_changed();
+            if first {
+                subsystem_started(&this.shared);
+            }
         }
         if let Some(state) = restart.as_deref_mut() {
             state.run_started = Instant::now();
@@ -85,9 +100,11 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
         if this.entry().count_started() {
             subsystem_started(&this.shared);
         }
-        match after_run(this.entry(), &this.shared, &mut restart, outcome) {
+        match after_run(this.index, &this.shared, &mut restart, outcome) {
             Next::End => return,
+            Next::Rejoin => {}
             Next::Restart(delay) => {
+                restart_dependents(&this.shared, this.index);
                 if !delay.is_zero() && !wait_or_shutdown(delay, &this.shared).await {
                     if let Some(state) = restart.as_deref_mut() {
                         state.log.report(this.entry().name());
@@ -103,11 +120,12 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
 
 /// Applies the restart policy and the restart limit to the outcome of a run.
 fn after_run(
-    entry: &SubsystemEntry,
+    index: usize,
     shared: &Arc<Shared>,
     restart: &mut Option<Box<RestartState>>,
     outcome: Result<(), Arc<str>>,
 ) -> Next {
+    let entry = &shared.entries()[index];
     let name = entry.name();
     if shared.shutdown.is_shutdown() {
         if let Some(state) = restart.as_deref_mut() {
@@ -127,6 +145,22 @@ fn after_run(
             }
         }
         return Next::End;
+    }
+
+    if let Some(dependency) = shared
+        .dependencies()
+        .and_then(|order| order.restarting_for(index))
+    {
+        // Stopped because what it runs after restarts: not its failure, and not held against
+        // its restart limit.
+        let restarts = entry.count_restart();
+        tracing::info!(
+            subsystem = name,
+            restarts,
+            "restarting subsystem `{name}` (restart {restarts}) because `{dependency}`, which it runs after, restarts"
+        );
+        entry.transition(SubsystemState::Restarting, None, &shared.events);
+        return Next::Rejoin;
     }
 
     if let Err(error) = &outcome

@@ -102,6 +102,7 @@ mod tests {
             state,
             error: None,
             at: std::time::Instant::now(),
+            waiting_for: None,
         }
     }
 

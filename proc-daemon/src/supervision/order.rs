@@ -1,0 +1,413 @@
+//! Dependency order at run time (`after = [...]`): a subsystem's run waits until what it runs
+//! after is ready; a restart of a dependency restarts what runs after it, once it is ready
+//! again; and the stop goes the other way, dependents first, each with its own budget counted
+//! from the start of its own stop.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
+
+use crate::state::{Dependencies, Shared, SubsystemEntry};
+use crate::{ShutdownHandle, SubsystemState};
+
+/// The handle of `index`'s next run: its own token when the daemon has a start order, else the
+/// daemon's.
+pub(crate) fn run_handle(shared: &Shared, index: usize) -> ShutdownHandle {
+    shared.dependencies().map_or_else(
+        || shared.shutdown.clone(),
+        |order| ShutdownHandle::from_token(order.token(index)),
+    )
+}
+
+/// Whether `entry`'s current run is ready: what a subsystem that runs after it waits for.
+fn is_ready(entry: &SubsystemEntry) -> bool {
+    entry.state() == SubsystemState::Running && entry.is_ready()
+}
+
+/// Waits until everything `index` runs after is ready; `false` if shutdown began first. Boxed,
+/// so that a supervisor without dependencies carries none of its state.
+pub(crate) fn wait_for_dependencies(
+    shared: &Shared,
+    index: usize,
+) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+    Box::pin(async move {
+        let Some(order) = shared.dependencies() else {
+            return true;
+        };
+        if order.after(index).is_empty() {
+            order.renew_token(index);
+            return true;
+        }
+        let entries = shared.entries();
+        let mut announced = None;
+        loop {
+            let changed = order.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let Some(dependency) = order
+                .after(index)
+                .iter()
+                .copied()
+                .find(|&dependency| !is_ready(&entries[dependency]))
+            else {
+                order.set_waiting_for(index, None);
+                order.renew_token(index);
+                return true;
+            };
+            if announced != Some(dependency) {
+                let name: Arc<str> = entries[dependency].name().into();
+                order.set_waiting_for(index, Some(name.clone()));
+                entries[index].announce_waiting(&name, &shared.events);
+                announced = Some(dependency);
+            }
+            tokio::select! {
+                () = changed => {}
+                () = shared.shutdown.cancelled() => {
+                    order.set_waiting_for(index, None);
+                    return false;
+                }
+            }
+        }
+    })
+}
+
+/// `index` is about to restart: every subsystem that runs after it (directly, or through one
+/// that restarts too) and restarts with its dependencies has its run stopped; each starts again
+/// once `index` is ready.
+pub(crate) fn restart_dependents(shared: &Shared, index: usize) {
+    let Some(order) = shared.dependencies() else {
+        return;
+    };
+    let entries = shared.entries();
+    let name: Arc<str> = entries[index].name().into();
+    let mut restarted = Vec::new();
+    let mut next = vec![index];
+    while let Some(current) = next.pop() {
+        for &dependent in order.before(current) {
+            if restarted.contains(&dependent)
+                || !entries[dependent].subsystem.restarts_with_dependencies()
+            {
+                continue;
+            }
+            order.restart_for(dependent, &name);
+            restarted.push(dependent);
+            next.push(dependent);
+        }
+    }
+    if !restarted.is_empty() {
+        let names = restarted
+            .iter()
+            .map(|&dependent| format!("`{}`", entries[dependent].name()));
+        tracing::info!(
+            subsystem = &*name,
+            "subsystem `{name}` restarts, and with it what runs after it: {}",
+            super::stop::first_ten(names, restarted.len())
+        );
+    }
+}
+
+/// The stop in dependency order: a subsystem's handle is cancelled once everything that runs
+/// after it has ended, and it is aborted when its own budget, counted from then, runs out. The
+/// force and kill deadlines (the watchdog's) bound the whole sequence. Returns the aborted
+/// subsystems' names, each in backquotes.
+pub(crate) async fn stop_in_order(
+    shared: &Shared,
+    order: &Dependencies,
+    tracker: &TaskTracker,
+    aborts: &[Option<AbortHandle>],
+    budget_of: impl Fn(&SubsystemEntry) -> Duration,
+) -> Vec<String> {
+    let entries = shared.entries();
+    let mut overrun = Vec::new();
+    loop {
+        let changed = order.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        for (index, entry) in entries.iter().enumerate() {
+            let dependents_done = order
+                .before(index)
+                .iter()
+                .all(|&dependent| entries[dependent].has_exited());
+            if dependents_done && order.begin_stop(index) {
+                if !order.before(index).is_empty() {
+                    tracing::debug!(
+                        subsystem = entry.name(),
+                        "what runs after `{}` has stopped; stopping it",
+                        entry.name()
+                    );
+                }
+                entry.mark_stopping(&shared.events);
+            }
+        }
+        if entries.iter().all(SubsystemEntry::has_exited) {
+            break;
+        }
+        let now = Instant::now();
+        let mut next_deadline: Option<Instant> = None;
+        for ((index, entry), abort) in entries.iter().enumerate().zip(aborts) {
+            let Some(since) = order.stopping_since(index) else {
+                continue;
+            };
+            if entry.has_exited() {
+                continue;
+            }
+            let budget = budget_of(entry);
+            let deadline = since + budget;
+            if deadline > now {
+                next_deadline = Some(next_deadline.map_or(deadline, |d| d.min(deadline)));
+            } else if entry.abort_overdue(budget, abort.as_ref(), &shared.events) {
+                tracing::error!(
+                    subsystem = entry.name(),
+                    "subsystem `{}` did not stop within its shutdown timeout of {budget:?}; aborting it",
+                    entry.name()
+                );
+                overrun.push(format!("`{}`", entry.name()));
+            }
+        }
+        let sleep = async {
+            match next_deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = changed => {}
+            () = sleep => {}
+            () = tracker.wait() => break,
+        }
+    }
+    tracker.wait().await;
+    overrun
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::subsystem::RunFuture;
+    use crate::{Config, Context, Daemon, Error, Subsystem, SubsystemFn};
+
+    type Log = Arc<Mutex<Vec<(Instant, String)>>>;
+
+    fn note(log: &Log, what: impl Into<String>) {
+        log.lock().unwrap().push((Instant::now(), what.into()));
+    }
+
+    fn when(log: &Log, what: &str) -> Instant {
+        log.lock()
+            .unwrap()
+            .iter()
+            .find(|(_, w)| w == what)
+            .unwrap_or_else(|| panic!("never saw {what:?} in {:?}", log.lock().unwrap()))
+            .0
+    }
+
+    /// Ready one second into each run; notes its runs and when its handle is cancelled.
+    struct SlowStart {
+        log: Log,
+        runs: Arc<Mutex<u32>>,
+        fail_first_run_after: Option<Duration>,
+    }
+
+    impl Subsystem for SlowStart {
+        fn name(&self) -> &str {
+            "db"
+        }
+        fn run(&self, _: crate::ShutdownHandle) -> RunFuture {
+            unreachable!("the daemon calls run_with_context")
+        }
+        fn run_with_context(&self, context: Context) -> RunFuture {
+            let (log, runs) = (self.log.clone(), self.runs.clone());
+            let fail_after = self.fail_first_run_after;
+            Box::pin(async move {
+                let run = {
+                    let mut runs = runs.lock().unwrap();
+                    *runs += 1;
+                    *runs
+                };
+                note(&log, format!("db run {run} starts"));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                context.ready();
+                note(&log, format!("db run {run} ready"));
+                if let (1, Some(after)) = (run, fail_after) {
+                    tokio::time::sleep(after).await;
+                    note(&log, "db run 1 fails");
+                    return Err(Error::other("db lost its disk"));
+                }
+                context.shutdown().cancelled().await;
+                note(&log, "db cancelled");
+                Ok(())
+            })
+        }
+        fn holds_readiness(&self) -> bool {
+            true
+        }
+    }
+
+    /// Runs after `db` (restarting with it when `rejoins`); takes 500 ms to clean up once
+    /// cancelled.
+    fn api(log: &Log, rejoins: bool) -> impl Subsystem {
+        let log = log.clone();
+        let runs = Arc::new(Mutex::new(0u32));
+        SubsystemFn::new("api", move |shutdown: crate::ShutdownHandle| {
+            let log = log.clone();
+            let run = {
+                let mut runs = runs.lock().unwrap();
+                *runs += 1;
+                *runs
+            };
+            async move {
+                note(&log, format!("api run {run} starts"));
+                shutdown.cancelled().await;
+                note(&log, format!("api run {run} cancelled"));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                note(&log, format!("api run {run} cleaned up"));
+                Ok(())
+            }
+        })
+        .after("db")
+        .restarts_with_dependencies(rejoins)
+    }
+
+    async fn until(handle: &crate::DaemonHandle, log: &Log, what: &str) {
+        let mut events = handle.subscribe();
+        while !log.lock().unwrap().iter().any(|(_, w)| w == what) {
+            let _ = tokio::time::timeout(Duration::from_millis(50), events.recv()).await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dependent_starts_once_its_dependency_is_ready_and_stops_before_it() {
+        let log: Log = Arc::default();
+        let db = SlowStart {
+            log: log.clone(),
+            runs: Arc::default(),
+            fail_first_run_after: None,
+        };
+        // Listed first, so that order comes from `after`, not from the list.
+        let builder = Daemon::builder(Config::default())
+            .with_subsystem(api(&log, true))
+            .with_subsystem(db);
+        let handle = builder.handle();
+        let mut events = handle.subscribe();
+        let daemon = tokio::spawn(builder.run());
+        let waiting = loop {
+            let event = events.recv().await.unwrap();
+            if event.waiting_for.is_some() {
+                break event;
+            }
+        };
+        assert_eq!(
+            (&*waiting.subsystem, waiting.waiting_for.as_deref()),
+            ("api", Some("db"))
+        );
+        assert_eq!(handle.subsystems()[0].waiting_for.as_deref(), Some("db"));
+        until(&handle, &log, "api run 1 starts").await;
+        assert!(when(&log, "db run 1 ready") <= when(&log, "api run 1 starts"));
+        assert_eq!(handle.subsystems()[0].waiting_for, None);
+
+        handle.request_shutdown();
+        daemon.await.unwrap().unwrap();
+        assert!(
+            when(&log, "api run 1 cleaned up") <= when(&log, "db cancelled"),
+            "{:?}",
+            log.lock().unwrap()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dependency_restart_restarts_its_dependents_after_it_is_ready() {
+        let log: Log = Arc::default();
+        let db = SlowStart {
+            log: log.clone(),
+            runs: Arc::default(),
+            fail_first_run_after: Some(Duration::from_secs(5)),
+        };
+        let builder = Daemon::builder(Config::default())
+            .with_subsystem(db)
+            .with_subsystem(api(&log, true));
+        let handle = builder.handle();
+        let daemon = tokio::spawn(builder.run());
+        until(&handle, &log, "api run 2 starts").await;
+        assert!(when(&log, "db run 1 fails") <= when(&log, "api run 1 cancelled"));
+        assert!(when(&log, "db run 2 ready") <= when(&log, "api run 2 starts"));
+        let api = &handle.subsystems()[1];
+        assert_eq!((api.restarts, api.last_error.as_deref()), (1, None));
+        handle.request_shutdown();
+        daemon.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dependent_that_keeps_running_is_left_alone() {
+        let log: Log = Arc::default();
+        let db = SlowStart {
+            log: log.clone(),
+            runs: Arc::default(),
+            fail_first_run_after: Some(Duration::from_secs(5)),
+        };
+        let builder = Daemon::builder(Config::default())
+            .with_subsystem(db)
+            .with_subsystem(api(&log, false));
+        let handle = builder.handle();
+        let daemon = tokio::spawn(builder.run());
+        until(&handle, &log, "db run 2 ready").await;
+        handle.request_shutdown();
+        daemon.await.unwrap().unwrap();
+        assert_eq!(
+            when(&log, "api run 1 starts"),
+            when(&log, "api run 1 starts")
+        );
+        assert!(
+            !log.lock()
+                .unwrap()
+                .iter()
+                .any(|(_, w)| w == "api run 2 starts"),
+            "{:?}",
+            log.lock().unwrap()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dependent_past_its_budget_is_aborted_before_the_dependency_stops() {
+        let log: Log = Arc::default();
+        let db = SlowStart {
+            log: log.clone(),
+            runs: Arc::default(),
+            fail_first_run_after: None,
+        };
+        let stuck = {
+            let log = log.clone();
+            SubsystemFn::new("stuck", move |_shutdown| {
+                let log = log.clone();
+                async move {
+                    note(&log, "stuck starts");
+                    std::future::pending::<()>().await;
+                    Ok(())
+                }
+            })
+            .after("db")
+            .shutdown_timeout(Duration::from_secs(2))
+        };
+        let builder = Daemon::builder(Config::default())
+            .with_subsystem(db)
+            .with_subsystem(stuck);
+        let handle = builder.handle();
+        let daemon = tokio::spawn(builder.run());
+        until(&handle, &log, "stuck starts").await;
+        let stop = Instant::now();
+        handle.request_shutdown();
+        let error = daemon.await.unwrap().unwrap_err();
+        assert!(error.to_string().contains("`stuck`"), "{error}");
+        let cancelled = when(&log, "db cancelled") - stop;
+        assert!(
+            cancelled >= Duration::from_secs(2) && cancelled < Duration::from_secs(3),
+            "{cancelled:?}"
+        );
+    }
+}
