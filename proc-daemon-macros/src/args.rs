@@ -200,6 +200,39 @@ pub(crate) fn boolean(meta: &ParseNestedMeta<'_>) -> syn::Result<bool> {
     }
 }
 
+/// `key = [path, ...]`: a non-empty list of paths; `shape` is the example a malformed list is
+/// told to look like, `what` names one item (`` `#[subsystem]` function ``).
+pub(crate) fn path_list(
+    meta: &ParseNestedMeta<'_>,
+    shape: &str,
+    what: &str,
+) -> syn::Result<Vec<Path>> {
+    let key = key_name(meta);
+    let value = meta.value()?;
+    let content;
+    let brackets = syn::bracketed!(content in value);
+    // Taken whole first, so a bad entry gives one error, not a second one for the tokens left
+    // behind.
+    let tokens: proc_macro2::TokenStream = content.parse()?;
+    let list = syn::parse::Parser::parse2(
+        syn::punctuated::Punctuated::<Path, syn::Token![,]>::parse_terminated,
+        tokens,
+    )
+    .map_err(|err| {
+        syn::Error::new(
+            err.span(),
+            format!("{key} lists {what}s by path, like `{shape}`"),
+        )
+    })?;
+    if list.is_empty() {
+        return Err(syn::Error::new(
+            brackets.span.join(),
+            format!("{key} is empty; list at least one {what} or leave the key out"),
+        ));
+    }
+    Ok(list.into_iter().collect())
+}
+
 /// `key = 123`.
 pub(crate) fn integer<T: std::str::FromStr>(meta: &ParseNestedMeta<'_>) -> syn::Result<T>
 where

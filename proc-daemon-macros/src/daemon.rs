@@ -2,9 +2,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{LitStr, Path, Token};
+use syn::{LitStr, Path};
 
 use crate::args::{self, Errors, with_errors};
 use crate::signature::{self, Returns};
@@ -63,26 +62,11 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
             Ok(())
         }
         Key::Subsystems => {
-            let value = meta.value()?;
-            let content;
-            let brackets = syn::bracketed!(content in value);
-            // Taken whole first, so a bad entry gives one error, not a second one for the
-            // tokens left behind.
-            let tokens: TokenStream = content.parse()?;
-            let list = syn::parse::Parser::parse2(Punctuated::<Path, Token![,]>::parse_terminated, tokens)
-                    .map_err(|err| {
-                        syn::Error::new(
-                            err.span(),
-                            "`subsystems` lists `#[subsystem]` functions by path, like `subsystems = [worker, api::server]`",
-                        )
-                    })?;
-            if list.is_empty() {
-                return Err(syn::Error::new(
-                    brackets.span.join(),
-                    "`subsystems` is empty; list at least one `#[subsystem]` function or leave the key out",
-                ));
-            }
-            options.subsystems = list.into_iter().collect();
+            options.subsystems = args::path_list(
+                meta,
+                "subsystems = [worker, api::server]",
+                "`#[subsystem]` function",
+            )?;
             Ok(())
         }
         Key::EnvPrefix => {

@@ -23,6 +23,8 @@ crate::args::key_table! {
     ShutdownTimeout = "shutdown_timeout": "duration; this subsystem's stop budget. Default: `shutdown.timeout_ms`.",
     Critical = "critical": "bool; whether its failure shuts the daemon down with exit code 1. Default: `true`.",
     Blocking = "blocking": "flag; runs a plain (non-async) `fn` on its own thread. Default: off.",
+    After = "after": "`[path, ...]` of other `#[subsystem]`s; this one starts once each of them is ready and stops before them. Default: none.",
+    RestartsWithDependencies = "restarts_with_dependencies": "bool, with `after` only; whether a restart of a dependency restarts this subsystem once the dependency is ready again. Default: `true`.",
     HoldsReadiness = "holds_readiness": "flag, needs a `Context` parameter; the subsystem is ready only when it calls `context.ready()`. Default: off, ready as soon as a run starts.",
     Crate = "crate": "string path of the runtime crate. Default: `\"proc_daemon\"`.",
 }
@@ -58,6 +60,8 @@ struct Options {
     critical: Option<bool>,
     blocking: bool,
     holds_readiness: Option<Span>,
+    after: Vec<Path>,
+    restarts_with_dependencies: Option<(bool, Span)>,
 }
 
 fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
@@ -80,6 +84,12 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
                     options.holds_readiness = Some(meta.path.span());
                 }
             }
+            Key::After => {
+                options.after = args::path_list(meta, "after = [db, cache]", "`#[subsystem]`")?;
+            }
+            Key::RestartsWithDependencies => {
+                options.restarts_with_dependencies = Some((args::boolean(meta)?, meta.path.span()));
+            }
             Key::Crate => options.krate = Some(args::crate_path(meta)?),
         }
         Ok(())
@@ -97,6 +107,13 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
                 format!("`{key}` only applies to restart = \"exponential_backoff\""),
             ));
         }
+    }
+    if let (Some((_, span)), true) = (options.restarts_with_dependencies, options.after.is_empty())
+    {
+        errors.push(syn::Error::new(
+            span,
+            "`restarts_with_dependencies` only applies to a subsystem with `after = [...]`",
+        ));
     }
     if let (Some((initial, span)), Some((max, _))) = (options.initial_delay, options.max_delay)
         && initial > max
@@ -336,6 +353,26 @@ fn option_methods(options: &Options, krate: &Path) -> Vec<TokenStream> {
             fn restart_limit(&self) -> #krate::__private::RestartLimit {
                 let __proc_daemon_default = #krate::__private::RestartLimit::default();
                 #krate::__private::RestartLimit::new(#max_restarts, #within)
+            }
+        });
+    }
+    if !options.after.is_empty() {
+        // Each path named as the subsystem value it must be, spanned there: a path that is not
+        // a `#[subsystem]` is a compile error at that path.
+        let names = options
+            .after
+            .iter()
+            .map(|path| quote_spanned!(path.span()=> #krate::__private::subsystem_name(&#path {})));
+        methods.push(quote! {
+            fn dependencies(&self) -> ::std::vec::Vec<::std::string::String> {
+                ::std::vec![#(#names),*]
+            }
+        });
+    }
+    if let Some((false, _)) = options.restarts_with_dependencies {
+        methods.push(quote! {
+            fn restarts_with_dependencies(&self) -> bool {
+                false
             }
         });
     }
@@ -585,5 +622,29 @@ mod tests {
                 "unknown restart policy \"sometimes\"; valid values are \"never\", \"always\", \"on_failure\", \"exponential_backoff\""
             }
         "#]].assert_eq(&pretty(&expanded));
+    }
+
+    #[test]
+    fn after_names_each_dependency_through_its_subsystem_value() {
+        let expanded = super::expand(
+            quote!(
+                after = [db, storage::cache],
+                restarts_with_dependencies = false
+            ),
+            quote!(
+                async fn api() {}
+            ),
+        );
+        let text = pretty(&expanded);
+        assert!(
+            text.contains(
+                "fn dependencies(&self) -> ::std::vec::Vec<::std::string::String> {\n        ::std::vec![\n            ::proc_daemon::__private::subsystem_name(& db {}),\n            ::proc_daemon::__private::subsystem_name(& storage::cache {})\n        ]"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("fn restarts_with_dependencies(&self) -> bool {\n        false\n    }"),
+            "{text}"
+        );
     }
 }

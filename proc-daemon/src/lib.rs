@@ -269,7 +269,7 @@ pub mod __private {
     pub use crate::private::{
         AcceptedErrorType, AsyncCheck, ErrorSlot, HealthParts, IntoHealthCheck, SyncCheck,
         ViaBoxedError, ViaInto, ViaNothing, ViaStdError, detached_context, health_parts,
-        run_blocking, state_parameter,
+        run_blocking, state_parameter, subsystem_name,
     };
     pub use crate::process::signal::block_until_installed;
     pub use crate::subsystem::{HealthCheck, RunFuture, StateMap, StateNeed};

@@ -229,6 +229,12 @@ pub fn detached_context(shutdown: crate::ShutdownHandle) -> crate::Context {
     crate::Context::new(shutdown, std::sync::Arc::new(crate::Config::default()))
 }
 
+/// The name of a subsystem named in `after = [...]`; taking the value makes a path that is not
+/// a subsystem a compile error at that path.
+pub fn subsystem_name(subsystem: &impl crate::Subsystem) -> String {
+    subsystem.name().to_owned()
+}
+
 /// Runs a `blocking` subsystem's function on tokio's blocking pool; a panic in it is re-raised
 /// here, where the supervisor catches it as the run's failure.
 pub async fn run_blocking<R: Send + 'static>(run: impl FnOnce() -> R + Send + 'static) -> R {

@@ -24,24 +24,51 @@ pub(crate) fn run_handle(shared: &Shared, index: usize) -> ShutdownHandle {
     )
 }
 
-/// Whether `entry`'s current run is ready: what a subsystem that runs after it waits for.
-fn is_ready(entry: &SubsystemEntry) -> bool {
-    entry.state() == SubsystemState::Running && entry.is_ready()
+/// What a subsystem that runs after `entry` may do about it now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dependency {
+    /// Its current run is ready, or it finished cleanly (a one-shot step such as a migration):
+    /// go ahead.
+    Satisfied,
+    /// Starting, restarting or not ready yet: wait.
+    Pending,
+    /// It ended as failed and will not run again: nothing after it can start.
+    Failed,
 }
 
-/// Waits until everything `index` runs after is ready; `false` if shutdown began first. Boxed,
-/// so that a supervisor without dependencies carries none of its state.
+fn dependency(entry: &SubsystemEntry) -> Dependency {
+    match entry.state() {
+        SubsystemState::Running if entry.is_ready() => Dependency::Satisfied,
+        SubsystemState::Stopped => Dependency::Satisfied,
+        SubsystemState::Failed => Dependency::Failed,
+        _ => Dependency::Pending,
+    }
+}
+
+/// How waiting for a subsystem's dependencies ended.
+#[derive(Debug)]
+pub(crate) enum Waited {
+    /// Every dependency is satisfied: start the run.
+    Ready,
+    /// Shutdown began first.
+    ShuttingDown,
+    /// This dependency failed for good: the subsystem cannot start.
+    DependencyFailed(Arc<str>),
+}
+
+/// Waits until everything `index` runs after is ready (or finished cleanly). Boxed, so that a
+/// supervisor without dependencies carries none of its state.
 pub(crate) fn wait_for_dependencies(
     shared: &Shared,
     index: usize,
-) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+) -> Pin<Box<dyn Future<Output = Waited> + Send + '_>> {
     Box::pin(async move {
         let Some(order) = shared.dependencies() else {
-            return true;
+            return Waited::Ready;
         };
         if order.after(index).is_empty() {
             order.renew_token(index);
-            return true;
+            return Waited::Ready;
         }
         let entries = shared.entries();
         let mut announced = None;
@@ -49,27 +76,35 @@ pub(crate) fn wait_for_dependencies(
             let changed = order.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            let Some(dependency) = order
-                .after(index)
-                .iter()
-                .copied()
-                .find(|&dependency| !is_ready(&entries[dependency]))
-            else {
-                order.set_waiting_for(index, None);
-                order.renew_token(index);
-                return true;
+            let unsatisfied = order.after(index).iter().copied().find_map(|dependency| {
+                match self::dependency(&entries[dependency]) {
+                    Dependency::Satisfied => None,
+                    other => Some((dependency, other)),
+                }
+            });
+            let waiting_for = match unsatisfied {
+                None => {
+                    order.set_waiting_for(index, None);
+                    order.renew_token(index);
+                    return Waited::Ready;
+                }
+                Some((failed, Dependency::Failed)) => {
+                    order.set_waiting_for(index, None);
+                    return Waited::DependencyFailed(entries[failed].name().into());
+                }
+                Some((pending, _)) => pending,
             };
-            if announced != Some(dependency) {
-                let name: Arc<str> = entries[dependency].name().into();
+            if announced != Some(waiting_for) {
+                let name: Arc<str> = entries[waiting_for].name().into();
                 order.set_waiting_for(index, Some(name.clone()));
                 entries[index].announce_waiting(&name, &shared.events);
-                announced = Some(dependency);
+                announced = Some(waiting_for);
             }
             tokio::select! {
                 () = changed => {}
                 () = shared.shutdown.cancelled() => {
                     order.set_waiting_for(index, None);
-                    return false;
+                    return Waited::ShuttingDown;
                 }
             }
         }
@@ -357,12 +392,10 @@ mod tests {
         let handle = builder.handle();
         let daemon = tokio::spawn(builder.run());
         until(&handle, &log, "db run 2 ready").await;
+        assert!(when(&log, "db run 1 fails") > when(&log, "api run 1 starts"));
+        assert_eq!(handle.subsystems()[1].restarts, 0);
         handle.request_shutdown();
         daemon.await.unwrap().unwrap();
-        assert_eq!(
-            when(&log, "api run 1 starts"),
-            when(&log, "api run 1 starts")
-        );
         assert!(
             !log.lock()
                 .unwrap()
@@ -409,5 +442,74 @@ mod tests {
             cancelled >= Duration::from_secs(2) && cancelled < Duration::from_secs(3),
             "{cancelled:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dependency_that_finished_cleanly_lets_its_dependents_start_and_a_failed_one_does_not()
+     {
+        let migrate = SubsystemFn::new("migrate", |_shutdown| async { Ok(()) })
+            .restart_policy(crate::RestartPolicy::Never);
+        let broken = SubsystemFn::new("broken", |_shutdown| async {
+            Err(Error::other("schema is newer than this binary"))
+        })
+        .restart_policy(crate::RestartPolicy::Never)
+        .critical(false);
+        let after = |name: &'static str, dependency: &'static str| {
+            SubsystemFn::new(name, |shutdown: crate::ShutdownHandle| async move {
+                shutdown.cancelled().await;
+                Ok(())
+            })
+            .after(dependency)
+            .critical(false)
+        };
+        let builder = Daemon::builder(Config::default())
+            .with_subsystem(migrate)
+            .with_subsystem(broken)
+            .with_subsystem(after("serve", "migrate"))
+            .with_subsystem(after("report", "broken"))
+            .with_subsystem(after("export", "report"));
+        let handle = builder.handle();
+        let mut events = handle.subscribe();
+        let daemon = tokio::spawn(builder.run());
+        let mut ended = Vec::new();
+        while ended.len() < 3 {
+            let event = events.recv().await.unwrap();
+            if event.state == SubsystemState::Failed {
+                ended.push((
+                    event.subsystem.to_string(),
+                    event.error.unwrap().to_string(),
+                ));
+            }
+        }
+        assert_eq!(
+            ended,
+            [
+                (
+                    "broken".to_owned(),
+                    "schema is newer than this binary".to_owned()
+                ),
+                (
+                    "report".to_owned(),
+                    "`broken`, which it runs after, failed".to_owned()
+                ),
+                (
+                    "export".to_owned(),
+                    "`report`, which it runs after, failed".to_owned()
+                ),
+            ]
+        );
+        let states: Vec<_> = handle.subsystems().iter().map(|s| s.state).collect();
+        assert_eq!(
+            states,
+            [
+                SubsystemState::Stopped,
+                SubsystemState::Failed,
+                SubsystemState::Running,
+                SubsystemState::Failed,
+                SubsystemState::Failed,
+            ]
+        );
+        handle.request_shutdown();
+        daemon.await.unwrap().unwrap();
     }
 }

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::lifecycle::{record_config_failure, record_failure, subsystem_started};
 use super::log_budget::LogBudget;
-use super::order::{restart_dependents, wait_for_dependencies};
+use super::order::{Waited, restart_dependents, wait_for_dependencies};
 use super::run::run_once;
 use crate::process::systemd;
 use crate::state::{Shared, SubsystemEntry};
@@ -69,16 +69,30 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
     let holds_readiness = this.entry().subsystem.holds_readiness();
     loop {
         let entry = this.entry();
-        let ordered = this.shared.dependencies().is_some();
-        if this.shared.shutdown.is_shutdown()
-            || (ordered && !wait_for_dependencies(&this.shared, this.index).await)
-        {
-            let entry = this.entry();
-            entry.transition(SubsystemState::Stopped, None, &this.shared.events);
-            if entry.count_started() {
-                subsystem_started(&this.shared);
+        let waited = if this.shared.shutdown.is_shutdown() {
+            Waited::ShuttingDown
+        } else if this.shared.dependencies().is_some() {
+            wait_for_dependencies(&this.shared, this.index).await
+        } else {
+            Waited::Ready
+        };
+        match waited {
+            Waited::Ready => {}
+            Waited::ShuttingDown => {
+                entry.transition(SubsystemState::Stopped, None, &this.shared.events);
+                if entry.count_started() {
+                    subsystem_started(&this.shared);
+                }
+                return;
             }
-            return;
+            Waited::DependencyFailed(dependency) => {
+                let error: Arc<str> = format!("`{dependency}`, which it runs after, failed").into();
+                end_failed(entry, &this.shared, &error, "a dependency failed");
+                if entry.count_started() {
+                    subsystem_started(&this.shared);
+                }
+                return;
+            }
         }
         if holds_readiness {
             // Not ready until this run says so through its context; cleared before the run

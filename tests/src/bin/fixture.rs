@@ -234,6 +234,37 @@ fn build(
                 Ok(())
             })
         }
+        // `after` that cannot be satisfied: `depends=a>b,b>c` (a runs after b, ...).
+        "dependencies" => {
+            let mut daemon = daemon;
+            let mut names: Vec<&str> = Vec::new();
+            let edges: Vec<(&str, &str)> = options["depends"]
+                .split(',')
+                .map(|edge| edge.split_once('>').expect("depends=a>b,..."))
+                .collect();
+            for (dependent, _) in &edges {
+                if !names.contains(dependent) {
+                    names.push(dependent);
+                }
+            }
+            for name in names {
+                let owned = name.to_owned();
+                let mut subsystem =
+                    SubsystemFn::new(name.to_owned(), move |shutdown: ShutdownHandle| {
+                        let name = owned.clone();
+                        async move {
+                            println!("{name}: running");
+                            shutdown.cancelled().await;
+                            Ok(())
+                        }
+                    });
+                for (_, dependency) in edges.iter().filter(|(dependent, _)| *dependent == name) {
+                    subsystem = subsystem.after(*dependency);
+                }
+                daemon = daemon.with_subsystem(subsystem);
+            }
+            daemon
+        }
         other => panic!("unknown scenario {other:?}"),
     }
 }
