@@ -8,7 +8,8 @@ use tokio::sync::broadcast;
 use crate::process::reload::reload;
 use crate::state::{ReloadCounts, Shared, ShutdownReason, SubsystemEvent, SubsystemStatus};
 use crate::supervision::lifecycle::request_shutdown;
-use crate::{Config, Result, ShutdownHandle};
+use crate::supervision::membership;
+use crate::{Config, Result, ShutdownHandle, Subsystem};
 
 /// A handle on a daemon, from [`DaemonBuilder::handle`](crate::DaemonBuilder::handle): request shutdown, read subsystem
 /// states, subscribe to lifecycle events. Cheap to clone.
@@ -94,10 +95,65 @@ impl DaemonHandle {
         self.shared.shutdown.clone()
     }
 
-    /// Every subsystem's current state, in registration order.
+    /// Every subsystem's current state, in registration order (subsystems added at run time
+    /// after those it started with; removed ones left out).
     #[must_use]
     pub fn subsystems(&self) -> Vec<SubsystemStatus> {
         self.shared.statuses()
+    }
+
+    /// Adds a subsystem to the running daemon and starts it under the same supervision as the
+    /// others: restart policy and limit, health checks, status, metrics, events. It does not
+    /// count towards start-up, and the dependency order is fixed when the daemon starts, so it
+    /// may not declare `after = [...]`.
+    ///
+    /// ```
+    /// use proc_daemon::{Config, Daemon, SubsystemFn, SubsystemState};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let builder = Daemon::builder(Config::default()).with_task("main", |shutdown| async move {
+    ///     shutdown.cancelled().await;
+    ///     Ok(())
+    /// });
+    /// let handle = builder.handle();
+    /// let mut events = handle.subscribe();
+    /// let running = tokio::spawn(builder.run());
+    /// while events.recv().await.unwrap().state != SubsystemState::Running {}
+    ///
+    /// let tenant = SubsystemFn::new("tenant-42", |shutdown| async move {
+    ///     shutdown.cancelled().await;
+    ///     Ok(())
+    /// });
+    /// handle.add_subsystem(tenant).unwrap();
+    /// while events.recv().await.unwrap().state != SubsystemState::Running {}
+    /// let ended = handle.remove_subsystem("tenant-42").await.unwrap();
+    /// assert_eq!(ended.state, SubsystemState::Stopped);
+    /// assert_eq!(handle.subsystems().len(), 1);
+    ///
+    /// handle.request_shutdown();
+    /// running.await.unwrap().unwrap();
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// The daemon is not running (yet) or is shutting down; a present subsystem has the same
+    /// name; the subsystem declares dependencies; it takes a `State<T>` the set-up did not
+    /// provide.
+    pub fn add_subsystem(&self, subsystem: impl Subsystem) -> Result<()> {
+        membership::add(&self.shared, Box::new(subsystem))
+    }
+
+    /// Stops the subsystem `name` of the running daemon — its handle is cancelled, and it is
+    /// aborted if it has not stopped within its `shutdown_timeout` (else `shutdown.timeout_ms`)
+    /// — then removes it: it leaves `subsystems()`, `/status`, `/readyz` and its series leave
+    /// `/metrics`. Returns how it ended (`Stopped`, or `Failed` with the error or the abort).
+    /// Its name may then be added again. What `ctl stop-subsystem NAME` does.
+    ///
+    /// # Errors
+    /// No present subsystem has that name; the daemon is not running or is shutting down;
+    /// another subsystem that runs after it is still running; it is already being removed.
+    pub async fn remove_subsystem(&self, name: &str) -> Result<SubsystemStatus> {
+        membership::remove(&self.shared, name).await
     }
 
     /// Starts queueing lifecycle events for [`try_next_event`](Self::try_next_event) (feature

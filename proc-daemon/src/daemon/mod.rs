@@ -23,7 +23,7 @@ pub use report::RunReport;
 use crate::config::ConfigOrigin;
 use crate::process::pidfile::PidFile;
 use crate::process::signal::{self, SignalConfig};
-use crate::state::{Shared, SubsystemEntry};
+use crate::state::Shared;
 use crate::subsystem::StateMap;
 use crate::{Config, Result, ShutdownHandle, Subsystem, SubsystemFn};
 
@@ -115,7 +115,7 @@ impl DaemonBuilder {
     /// Adds a boxed subsystem.
     #[must_use]
     pub fn with_boxed_subsystem(self, subsystem: Box<dyn Subsystem>) -> Self {
-        self.shared.register(SubsystemEntry::new(subsystem));
+        self.shared.register(subsystem);
         self
     }
 

@@ -109,6 +109,8 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         std::process::id(),
         first_ten(names, started)
     );
+    // From here on, subsystems may be added and removed while the daemon runs.
+    shared.set_runtime(tracker.clone(), aborts);
 
     // Pings stop when this task stops being polled: a wedged runtime gets restarted.
     let watchdog_pings = systemd::watchdog_interval()
@@ -117,7 +119,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         () = tracker.wait() => request_shutdown(&shared, ShutdownReason::AllStopped),
         () = shared.shutdown.cancelled() => {}
     }
-    let overrun = shut_down(&shared, &tracker, &aborts).await;
+    let overrun = shut_down(&shared, &tracker).await;
     #[cfg(feature = "metrics")]
     if let Some(resources) = crate::lock::mutex(&shared.resources).as_ref() {
         resources.stop();

@@ -46,7 +46,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 const DRAIN_LIMIT: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
-const COMMANDS: &str = "status, health, reload, stop";
+const COMMANDS: &str = "status, health, reload, stop, stop-subsystem NAME";
 
 /// Sends `command` to the daemon listening on `socket` and returns its answer (one line,
 /// without the newline).
@@ -291,6 +291,23 @@ async fn answer(line: &[u8], shared: &Arc<Shared>) -> String {
             tracing::info!("stop requested over the control socket");
             request_shutdown(shared, ShutdownReason::Requested);
             "ok: stopping".to_owned()
+        }
+        _ if command.starts_with("stop-subsystem") => {
+            match command.split_once(' ').map(|(_, name)| name.trim()) {
+                Some(name) if !name.is_empty() => {
+                    tracing::info!("subsystem `{name}`: stop requested over the control socket");
+                    match crate::supervision::membership::remove(shared, name).await {
+                        Ok(status) => match status.last_error {
+                            Some(error) => {
+                                format!("ok: `{name}` removed, {}: {error}", status.state)
+                            }
+                            None => format!("ok: `{name}` removed, {}", status.state),
+                        },
+                        Err(err) => format!("error: {err}"),
+                    }
+                }
+                _ => "error: stop-subsystem needs a name: stop-subsystem NAME".to_owned(),
+            }
         }
         "" => format!("error: empty command; commands: {COMMANDS}"),
         other => format!("error: unknown command {other:?}; commands: {COMMANDS}"),

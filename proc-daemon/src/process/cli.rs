@@ -38,10 +38,21 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
     // `ctl <command>` only as the first argument, so application arguments stay theirs.
     if args.peek().and_then(|a| a.to_str()) == Some("ctl") {
         args.next();
-        let command = args
+        let mut command = args
             .next()
             .and_then(|c| c.into_string().ok())
-            .ok_or_else(|| "ctl needs a command: status, health, reload or stop".to_owned())?;
+            .ok_or_else(|| {
+                "ctl needs a command: status, health, reload, stop or stop-subsystem NAME"
+                    .to_owned()
+            })?;
+        if command == "stop-subsystem" {
+            let name = args
+                .next()
+                .and_then(|name| name.into_string().ok())
+                .filter(|name| !name.starts_with('-'))
+                .ok_or_else(|| "ctl stop-subsystem needs a subsystem's name".to_owned())?;
+            command = format!("stop-subsystem {name}");
+        }
         cli.command = Command::Ctl(command);
     }
     while let Some(arg) = args.next() {
@@ -76,7 +87,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
 /// The `--help` text (`ctl` only where the control socket is built in).
 pub(crate) fn usage(name: &str, env_prefix: &str) -> String {
     let ctl = if cfg!(feature = "ipc") {
-        format!("       {name} ctl status|health|reload|stop [--config PATH]\n")
+        format!("       {name} ctl status|health|reload|stop|stop-subsystem NAME [--config PATH]\n")
     } else {
         String::new()
     };
@@ -135,7 +146,17 @@ mod tests {
         assert_eq!(cli.config, Some("d.toml".into()));
         assert_eq!(
             parse_strs(&["ctl"]).unwrap_err(),
-            "ctl needs a command: status, health, reload or stop"
+            "ctl needs a command: status, health, reload, stop or stop-subsystem NAME"
+        );
+        let cli = parse_strs(&["ctl", "stop-subsystem", "tenant-7", "--config", "d.toml"]).unwrap();
+        assert_eq!(
+            cli.command,
+            Command::Ctl("stop-subsystem tenant-7".to_owned())
+        );
+        assert_eq!(cli.config, Some(PathBuf::from("d.toml")));
+        assert_eq!(
+            parse_strs(&["ctl", "stop-subsystem", "--config", "d.toml"]).unwrap_err(),
+            "ctl stop-subsystem needs a subsystem's name"
         );
         // Not first: an application argument.
         assert_eq!(parse_strs(&["x", "ctl"]).unwrap().command, Command::Run);

@@ -89,18 +89,38 @@ impl Dependencies {
         }))
     }
 
+    /// Whether `index` is in the order: one of the subsystems `run` started with (those added
+    /// while it runs are not).
+    pub(crate) fn covers(&self, index: usize) -> bool {
+        index < self.runs.len()
+    }
+
+    /// The subsystems in the order, by position.
+    pub(crate) fn covered<'a>(
+        &self,
+        entries: &'a super::Entries,
+    ) -> impl Iterator<Item = &'a SubsystemEntry> {
+        entries.iter().take(self.runs.len())
+    }
+
     /// What `index` runs after.
     pub(crate) fn after(&self, index: usize) -> &[usize] {
-        &self.after[index]
+        self.after.get(index).map_or(&[], |after| after)
     }
 
     /// What runs after `index`.
     pub(crate) fn before(&self, index: usize) -> &[usize] {
-        &self.before[index]
+        self.before.get(index).map_or(&[], |before| before)
     }
 
     fn run(&self, index: usize) -> std::sync::MutexGuard<'_, RunOrder> {
         crate::lock::mutex(&self.runs[index])
+    }
+
+    fn read<R>(&self, index: usize, read: impl FnOnce(&RunOrder) -> R) -> Option<R> {
+        self.runs
+            .get(index)
+            .map(|run| read(&crate::lock::mutex(run)))
     }
 
     /// The token of `index`'s current run.
@@ -130,7 +150,7 @@ impl Dependencies {
 
     /// When `index`'s stop began, if it has.
     pub(crate) fn stopping_since(&self, index: usize) -> Option<Instant> {
-        self.run(index).stopping_since
+        self.read(index, |run| run.stopping_since).flatten()
     }
 
     /// Stops `index`'s current run because `dependency` restarts.
@@ -142,7 +162,7 @@ impl Dependencies {
 
     /// The dependency whose restart stopped `index`'s run, if one did.
     pub(crate) fn restarting_for(&self, index: usize) -> Option<Arc<str>> {
-        self.run(index).restarting_for.clone()
+        self.read(index, |run| run.restarting_for.clone()).flatten()
     }
 
     pub(crate) fn set_waiting_for(&self, index: usize, dependency: Option<Arc<str>>) {
@@ -151,7 +171,7 @@ impl Dependencies {
 
     /// The dependency `index` waits for, while it waits.
     pub(crate) fn waiting_for(&self, index: usize) -> Option<Arc<str>> {
-        self.run(index).waiting_for.clone()
+        self.read(index, |run| run.waiting_for.clone()).flatten()
     }
 }
 
@@ -214,7 +234,7 @@ mod tests {
                 for dependency in *after {
                     sub = sub.after(*dependency);
                 }
-                SubsystemEntry::new(Box::new(sub))
+                SubsystemEntry::new(Box::new(sub), &crate::ShutdownHandle::new())
             })
             .collect()
     }

@@ -1,18 +1,26 @@
 //! One registered subsystem and what the daemon knows about it: its state, readiness, restart
 //! count and failures. Updated by its supervisor, read by status, metrics and readiness.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::events::{EventBus, SubsystemEvent};
-use crate::{Subsystem, SubsystemState};
+use crate::{ShutdownHandle, Subsystem, SubsystemState};
 
 /// `READY` while the current run is ready; `COUNTED` once it counted towards start-up.
 const READY: u8 = 1;
 const COUNTED: u8 = 2;
+
+/// Its supervising task has ended.
+const EXITED: u8 = 1;
+/// Its stop has been asked for on its own (`remove_subsystem`, `ctl stop-subsystem`).
+const REMOVING: u8 = 2;
+/// It has been removed: gone from status, readiness and metrics; its position stays.
+const REMOVED: u8 = 4;
 
 /// One registered subsystem and what the daemon knows about it.
 pub(crate) struct SubsystemEntry {
@@ -22,7 +30,11 @@ pub(crate) struct SubsystemEntry {
     restarts: AtomicU32,
     /// Allocated at the first failure: an idle subsystem carries only the pointer.
     failures: Mutex<Option<Box<Failures>>>,
-    exited: AtomicBool,
+    /// `EXITED`, `REMOVING`, `REMOVED`.
+    flags: AtomicU8,
+    /// Cancelled when the daemon stops or this subsystem is removed: its runs' handles (a child
+    /// of the daemon's, so that one subsystem can be stopped alone).
+    token: CancellationToken,
 }
 
 /// What has gone wrong with a subsystem so far.
@@ -46,14 +58,16 @@ impl std::fmt::Debug for SubsystemEntry {
 }
 
 impl SubsystemEntry {
-    pub(crate) fn new(subsystem: Box<dyn Subsystem>) -> Self {
+    /// A subsystem of the daemon whose shutdown handle is `daemon`.
+    pub(crate) fn new(subsystem: Box<dyn Subsystem>, daemon: &ShutdownHandle) -> Self {
         Self {
+            token: daemon.token().child_token(),
             subsystem,
             state: AtomicU8::new(SubsystemState::Starting as u8),
             readiness: AtomicU8::new(0),
             restarts: AtomicU32::new(0),
             failures: Mutex::new(None),
-            exited: AtomicBool::new(false),
+            flags: AtomicU8::new(0),
         }
     }
 
@@ -101,11 +115,40 @@ impl SubsystemEntry {
 
     /// Whether its supervising task has ended (returned or was dropped after an abort).
     pub(crate) fn has_exited(&self) -> bool {
-        self.exited.load(Ordering::Acquire)
+        self.flags.load(Ordering::Acquire) & EXITED != 0
     }
 
     pub(crate) fn mark_exited(&self) {
-        self.exited.store(true, Ordering::Release);
+        self.flags.fetch_or(EXITED, Ordering::Release);
+    }
+
+    /// Cancelled when the daemon stops or this subsystem is removed.
+    pub(crate) fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    /// Starts its removal: its handle is cancelled. `false` if a removal already started.
+    pub(crate) fn begin_removal(&self) -> bool {
+        if self.flags.fetch_or(REMOVING, Ordering::AcqRel) & REMOVING != 0 {
+            return false;
+        }
+        self.token.cancel();
+        true
+    }
+
+    /// Whether its removal has begun: the end of its current run is its last.
+    pub(crate) fn is_removing(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & REMOVING != 0
+    }
+
+    /// Its removal is complete: status, readiness and metrics leave it out from now on.
+    pub(crate) fn mark_removed(&self) {
+        self.flags.fetch_or(REMOVED, Ordering::Release);
+    }
+
+    /// Whether it has been removed.
+    pub(crate) fn is_removed(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & REMOVED != 0
     }
 
     fn failures(&self) -> std::sync::MutexGuard<'_, Option<Box<Failures>>> {

@@ -4,6 +4,7 @@
 //! layers above, so this module imports none of them.
 
 mod dependencies;
+mod entries;
 mod entry;
 mod events;
 mod live_config;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 pub(crate) use dependencies::Dependencies;
+pub(crate) use entries::Entries;
 pub(crate) use entry::SubsystemEntry;
 pub(crate) use events::EventBus;
 pub use events::SubsystemEvent;
@@ -96,9 +98,15 @@ pub(crate) struct Shared {
     pub(crate) signal_bits: AtomicU8,
     /// Subsystems added so far, until `run` freezes them into `entries`.
     registering: Mutex<Vec<SubsystemEntry>>,
-    /// The subsystems of a running daemon, in one contiguous allocation; supervisors refer to
-    /// theirs by index.
-    entries: OnceLock<Box<[SubsystemEntry]>>,
+    /// The subsystems of a running daemon; supervisors refer to theirs by position.
+    entries: Entries,
+    /// Where supervisors run, once `run` has started its subsystems: what a subsystem added at
+    /// run time is spawned on.
+    runtime: OnceLock<(tokio::runtime::Handle, tokio_util::task::TaskTracker)>,
+    /// Each supervisor's abort handle, by position (`None`: never started).
+    aborts: Mutex<Vec<Option<tokio::task::AbortHandle>>>,
+    /// Notified whenever a supervisor ends.
+    pub(crate) exits: tokio::sync::Notify,
     outcome: Mutex<Outcome>,
     lifecycle: Mutex<Lifecycle>,
     #[cfg(feature = "metrics")]
@@ -124,7 +132,10 @@ impl Shared {
             events: EventBus::default(),
             signal_bits: AtomicU8::new(signal_bits),
             registering: Mutex::new(Vec::new()),
-            entries: OnceLock::new(),
+            entries: Entries::default(),
+            runtime: OnceLock::new(),
+            aborts: Mutex::new(Vec::new()),
+            exits: tokio::sync::Notify::new(),
             outcome: Mutex::new(Outcome::default()),
             lifecycle: Mutex::new(Lifecycle::default()),
             #[cfg(feature = "metrics")]
@@ -168,46 +179,94 @@ impl Shared {
     }
 
     /// Adds a subsystem before `run`.
-    pub(crate) fn register(&self, entry: SubsystemEntry) {
+    pub(crate) fn register(&self, subsystem: Box<dyn crate::Subsystem>) {
+        let entry = SubsystemEntry::new(subsystem, &self.shutdown);
         crate::lock::mutex(&self.registering).push(entry);
     }
 
-    /// The running daemon's subsystems (empty before `run`).
-    pub(crate) fn entries(&self) -> &[SubsystemEntry] {
-        self.entries.get().map_or(&[], |entries| entries)
+    /// The running daemon's subsystems by position (none before `run`).
+    pub(crate) fn entries(&self) -> &Entries {
+        &self.entries
     }
 
-    /// Calls `f` with every subsystem, before or after `run` froze them.
+    /// Calls `f` with the subsystems `run` starts with, before or after it froze them.
     pub(crate) fn with_entries<R>(&self, f: impl FnOnce(&[SubsystemEntry]) -> R) -> R {
-        match self.entries.get() {
-            Some(entries) => f(entries),
-            None => f(&crate::lock::mutex(&self.registering)),
+        if self.entries.is_frozen() {
+            f(self.entries.initial())
+        } else {
+            f(&crate::lock::mutex(&self.registering))
         }
     }
 
-    /// Every subsystem now, in registration order.
+    /// Every present subsystem now, in the order they were added (removed ones left out).
     pub(crate) fn statuses(&self) -> Vec<SubsystemStatus> {
-        self.with_entries(|entries| {
-            entries
-                .iter()
-                .enumerate()
-                .map(|(index, entry)| {
-                    let mut status = entry.status();
-                    status.waiting_for = self
-                        .dependencies()
-                        .and_then(|d| d.waiting_for(index))
-                        .map(|name| name.to_string());
-                    status
-                })
-                .collect()
-        })
+        let status = |index: usize, entry: &SubsystemEntry| {
+            let mut status = entry.status();
+            status.waiting_for = self
+                .dependencies()
+                .and_then(|d| d.waiting_for(index))
+                .map(|name| name.to_string());
+            status
+        };
+        if !self.entries.is_frozen() {
+            return self.with_entries(|entries| {
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| status(i, e))
+                    .collect()
+            });
+        }
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| !entry.is_removed())
+            .map(|(index, entry)| status(index, entry))
+            .collect()
     }
 
     /// Fixes the set of subsystems for `run`; `start` more are expected to count towards
     /// start-up from now on.
     pub(crate) fn freeze_entries(&self) -> &[SubsystemEntry] {
         let registered = std::mem::take(&mut *crate::lock::mutex(&self.registering));
-        self.entries.get_or_init(|| registered.into_boxed_slice())
+        self.entries.freeze(registered)
+    }
+
+    /// Notes where supervisors run (once, when `run` has spawned its subsystems) and their
+    /// abort handles.
+    pub(crate) fn set_runtime(
+        &self,
+        tracker: tokio_util::task::TaskTracker,
+        aborts: Vec<Option<tokio::task::AbortHandle>>,
+    ) {
+        *crate::lock::mutex(&self.aborts) = aborts;
+        let _ = self
+            .runtime
+            .set((tokio::runtime::Handle::current(), tracker));
+    }
+
+    /// Where supervisors run, once `run` has started its subsystems.
+    pub(crate) fn runtime(
+        &self,
+    ) -> Option<&(tokio::runtime::Handle, tokio_util::task::TaskTracker)> {
+        self.runtime.get()
+    }
+
+    /// Notes the abort handle of the supervisor at `index` (a subsystem added at run time).
+    pub(crate) fn set_abort(&self, index: usize, abort: tokio::task::AbortHandle) {
+        let mut aborts = crate::lock::mutex(&self.aborts);
+        if aborts.len() <= index {
+            aborts.resize(index + 1, None);
+        }
+        aborts[index] = Some(abort);
+    }
+
+    /// The abort handle of the supervisor at `index`, if it was started.
+    pub(crate) fn abort_handle(&self, index: usize) -> Option<tokio::task::AbortHandle> {
+        crate::lock::mutex(&self.aborts)
+            .get(index)
+            .cloned()
+            .flatten()
     }
 
     pub(crate) fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
@@ -285,6 +344,9 @@ impl Shared {
             return Err("shutting down".to_owned());
         }
         for (index, entry) in self.entries().iter().enumerate() {
+            if entry.is_removed() {
+                continue;
+            }
             if let Some(dependency) = self.dependencies().and_then(|d| d.waiting_for(index)) {
                 return Err(format!(
                     "subsystem `{}` is waiting for `{dependency}`",

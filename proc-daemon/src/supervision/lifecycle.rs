@@ -58,6 +58,13 @@ fn begin_shutdown(shared: &Arc<Shared>, first: bool) {
         );
         #[cfg(feature = "console")]
         crate::observe::console::stopping(&config.name, &reason);
+        // Before the cancellation too, so that `Stopping` comes before what a run does once
+        // it sees it; in dependency order, each subsystem's stop begins later, on its own.
+        if shared.dependencies().is_none() {
+            for entry in shared.entries().iter() {
+                entry.mark_stopping(&shared.events);
+            }
+        }
     }
     shared.shutdown.trigger();
     arm_watchdog(shared);

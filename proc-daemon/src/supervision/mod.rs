@@ -5,6 +5,7 @@
 pub(crate) mod health;
 pub(crate) mod lifecycle;
 pub(crate) mod log_budget;
+pub(crate) mod membership;
 pub(crate) mod order;
 pub(crate) mod run;
 pub(crate) mod stop;

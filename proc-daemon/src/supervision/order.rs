@@ -8,20 +8,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 use crate::state::{Dependencies, Shared, SubsystemEntry};
 use crate::{ShutdownHandle, SubsystemState};
 
-/// The handle of `index`'s next run: its own token when the daemon has a start order, else the
-/// daemon's.
+/// The handle of `index`'s next run: in a start order, the one the order cancels; otherwise
+/// the subsystem's own, a child of the daemon's.
 pub(crate) fn run_handle(shared: &Shared, index: usize) -> ShutdownHandle {
-    shared.dependencies().map_or_else(
-        || shared.shutdown.clone(),
-        |order| ShutdownHandle::from_token(order.token(index)),
-    )
+    match shared.dependencies() {
+        Some(order) if order.covers(index) => ShutdownHandle::from_token(order.token(index)),
+        _ => ShutdownHandle::from_token(shared.entries()[index].token().clone()),
+    }
 }
 
 /// What a subsystem that runs after `entry` may do about it now.
@@ -67,7 +66,9 @@ pub(crate) fn wait_for_dependencies(
             return Waited::Ready;
         };
         if order.after(index).is_empty() {
-            order.renew_token(index);
+            if order.covers(index) {
+                order.renew_token(index);
+            }
             return Waited::Ready;
         }
         let entries = shared.entries();
@@ -102,7 +103,8 @@ pub(crate) fn wait_for_dependencies(
             }
             tokio::select! {
                 () = changed => {}
-                () = shared.shutdown.cancelled() => {
+                // The daemon's shutdown, or this subsystem's removal.
+                () = entries[index].token().cancelled() => {
                     order.set_waiting_for(index, None);
                     return Waited::ShuttingDown;
                 }
@@ -154,7 +156,7 @@ pub(crate) async fn stop_in_order(
     shared: &Shared,
     order: &Dependencies,
     tracker: &TaskTracker,
-    aborts: &[Option<AbortHandle>],
+    t0: Instant,
     budget_of: impl Fn(&SubsystemEntry) -> Duration,
 ) -> Vec<String> {
     let entries = shared.entries();
@@ -163,7 +165,7 @@ pub(crate) async fn stop_in_order(
         let changed = order.changed.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
-        for (index, entry) in entries.iter().enumerate() {
+        for (index, entry) in order.covered(entries).enumerate() {
             let dependents_done = order
                 .before(index)
                 .iter()
@@ -184,9 +186,15 @@ pub(crate) async fn stop_in_order(
         }
         let now = Instant::now();
         let mut next_deadline: Option<Instant> = None;
-        for ((index, entry), abort) in entries.iter().enumerate().zip(aborts) {
-            let Some(since) = order.stopping_since(index) else {
-                continue;
+        for (index, entry) in entries.iter().enumerate() {
+            // Added at run time, outside the order: stopping since `t0`, with the daemon.
+            let since = if order.covers(index) {
+                match order.stopping_since(index) {
+                    Some(since) => since,
+                    None => continue,
+                }
+            } else {
+                t0
             };
             if entry.has_exited() {
                 continue;
@@ -195,7 +203,9 @@ pub(crate) async fn stop_in_order(
             let deadline = since + budget;
             if deadline > now {
                 next_deadline = Some(next_deadline.map_or(deadline, |d| d.min(deadline)));
-            } else if entry.abort_overdue(budget, abort.as_ref(), &shared.events) {
+            } else if !entry.state().is_terminal()
+                && entry.abort_overdue(budget, shared.abort_handle(index).as_ref(), &shared.events)
+            {
                 tracing::error!(
                     subsystem = entry.name(),
                     "subsystem `{}` did not stop within its shutdown timeout of {budget:?}; aborting it",

@@ -1,10 +1,10 @@
-//! The ordered stop: every handle is cancelled at `t0`; each subsystem then has its own budget
+//! The ordered stop: every running subsystem is marked `Stopping` and every handle cancelled
+//! at `t0` (`lifecycle::begin_shutdown`); each subsystem then has its own budget
 //! (its `shutdown_timeout`, else `shutdown.timeout_ms`), and those still running when theirs
 //! runs out are aborted and named. The force and kill deadlines are the watchdog's.
 
 use std::time::Duration;
 
-use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
@@ -36,11 +36,7 @@ pub(crate) fn first_ten(items: impl Iterator<Item = String>, total: usize) -> St
 
 /// Cancels every handle, then aborts subsystems that overrun their budget. Returns the names of
 /// the aborted ones, each in backquotes.
-pub(crate) async fn shut_down(
-    shared: &Arc<Shared>,
-    tracker: &TaskTracker,
-    aborts: &[Option<AbortHandle>],
-) -> Vec<String> {
+pub(crate) async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<String> {
     let t0 = Instant::now();
     let config = shared.config.get();
     let deadlines = &config.shutdown;
@@ -53,10 +49,7 @@ pub(crate) async fn shut_down(
     let budget_of = |entry: &SubsystemEntry| entry.subsystem.shutdown_timeout().unwrap_or(global);
     let mut budgets: Vec<Duration> = Vec::new();
     let mut own_budgets = Vec::new();
-    for entry in shared.entries() {
-        if shared.dependencies().is_none() {
-            entry.mark_stopping(&shared.events);
-        }
+    for entry in shared.entries().iter() {
         let budget = budget_of(entry);
         if let Err(at) = budgets.binary_search(&budget) {
             budgets.insert(at, budget);
@@ -76,7 +69,7 @@ pub(crate) async fn shut_down(
         }
     );
     if let Some(order) = ordered {
-        return super::order::stop_in_order(shared, order, tracker, aborts, budget_of).await;
+        return super::order::stop_in_order(shared, order, tracker, t0, budget_of).await;
     }
 
     let mut overrun = Vec::new();
@@ -87,9 +80,10 @@ pub(crate) async fn shut_down(
         {
             return overrun;
         }
-        for (entry, abort) in shared.entries().iter().zip(aborts) {
+        for (index, entry) in shared.entries().iter().enumerate() {
             if budget_of(entry) <= budget
-                && entry.abort_overdue(budget, abort.as_ref(), &shared.events)
+                && !entry.state().is_terminal()
+                && entry.abort_overdue(budget, shared.abort_handle(index).as_ref(), &shared.events)
             {
                 tracing::error!(
                     subsystem = entry.name(),

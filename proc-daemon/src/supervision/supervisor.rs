@@ -38,8 +38,9 @@ impl Supervised {
 impl Drop for Supervised {
     fn drop(&mut self) {
         self.entry().mark_exited();
-        // The ordered stop may be waiting for this one to end.
+        // The ordered stop, or a removal, may be waiting for this one to end.
         self.shared.order_changed();
+        self.shared.exits.notify_waiters();
     }
 }
 
@@ -69,30 +70,18 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
     let holds_readiness = this.entry().subsystem.holds_readiness();
     loop {
         let entry = this.entry();
-        let waited = if this.shared.shutdown.is_shutdown() {
+        let waited = if this.shared.shutdown.is_shutdown() || entry.is_removing() {
             Waited::ShuttingDown
         } else if this.shared.dependencies().is_some() {
             wait_for_dependencies(&this.shared, this.index).await
         } else {
             Waited::Ready
         };
-        match waited {
-            Waited::Ready => {}
-            Waited::ShuttingDown => {
-                entry.transition(SubsystemState::Stopped, None, &this.shared.events);
-                if entry.count_started() {
-                    subsystem_started(&this.shared);
-                }
-                return;
-            }
-            Waited::DependencyFailed(dependency) => {
-                let error: Arc<str> = format!("`{dependency}`, which it runs after, failed").into();
-                end_failed(entry, &this.shared, &error, "a dependency failed");
-                if entry.count_started() {
-                    subsystem_started(&this.shared);
-                }
-                return;
-            }
+        // Fetched again, and `waited` moved into the call: either held across the run below
+        // would enlarge every idle supervisor's future.
+        let entry = this.entry();
+        if ends_before_running(entry, &this.shared, waited) {
+            return;
         }
         if holds_readiness {
             // Not ready until this run says so through its context; cleared before the run
@@ -119,7 +108,7 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
             Next::Rejoin => {}
             Next::Restart(delay) => {
                 restart_dependents(&this.shared, this.index);
-                if !delay.is_zero() && !wait_or_shutdown(delay, &this.shared).await {
+                if !delay.is_zero() && !wait_or_stop(delay, this.entry()).await {
                     if let Some(state) = restart.as_deref_mut() {
                         state.log.report(this.entry().name());
                     }
@@ -132,6 +121,23 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
     }
 }
 
+/// Ends the subsystem instead of running it when its stop began (the daemon's, or its
+/// removal) or a dependency failed; `true` if it ended.
+fn ends_before_running(entry: &SubsystemEntry, shared: &Arc<Shared>, waited: Waited) -> bool {
+    match waited {
+        Waited::Ready => return false,
+        Waited::ShuttingDown => entry.transition(SubsystemState::Stopped, None, &shared.events),
+        Waited::DependencyFailed(dependency) => {
+            let error: Arc<str> = format!("`{dependency}`, which it runs after, failed").into();
+            end_failed(entry, shared, &error, "a dependency failed");
+        }
+    }
+    if entry.count_started() {
+        subsystem_started(shared);
+    }
+    true
+}
+
 /// Applies the restart policy and the restart limit to the outcome of a run.
 fn after_run(
     index: usize,
@@ -141,7 +147,7 @@ fn after_run(
 ) -> Next {
     let entry = &shared.entries()[index];
     let name = entry.name();
-    if shared.shutdown.is_shutdown() {
+    if shared.shutdown.is_shutdown() || entry.is_removing() {
         if let Some(state) = restart.as_deref_mut() {
             state.log.report(name);
         }
@@ -295,16 +301,17 @@ fn end_failed(entry: &SubsystemEntry, shared: &Arc<Shared>, error: &Arc<str>, wh
     }
 }
 
-/// Waits `delay`; `false` if shutdown began first. Boxed so the sleep's state is only allocated
-/// when a backoff actually happens, not carried by every idle supervisor.
-fn wait_or_shutdown(
+/// Waits `delay`; `false` if the subsystem's stop (the daemon's, or its removal) began first.
+/// Boxed so the sleep's state is only allocated when a backoff actually happens, not carried by
+/// every idle supervisor.
+fn wait_or_stop(
     delay: Duration,
-    shared: &Shared,
+    entry: &SubsystemEntry,
 ) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
     Box::pin(async move {
         tokio::select! {
             () = tokio::time::sleep(delay) => true,
-            () = shared.shutdown.cancelled() => false,
+            () = entry.token().cancelled() => false,
         }
     })
 }
@@ -496,6 +503,8 @@ mod footprint {
         let run = crate::supervision::run::run_once(&shared, 0);
         let size = std::mem::size_of_val(&run);
         assert!(size <= 40, "run_once future is {size} bytes");
-        assert!(std::mem::size_of::<crate::state::SubsystemEntry>() <= 40);
+        // 40, and the subsystem's own cancellation token (a pointer; its node, 136 bytes, is
+        // what stopping one subsystem alone costs).
+        assert!(std::mem::size_of::<crate::state::SubsystemEntry>() <= 48);
     }
 }
