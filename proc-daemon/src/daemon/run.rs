@@ -109,8 +109,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         std::process::id(),
         first_ten(names, started)
     );
-    // From here on, subsystems may be added and removed while the daemon runs.
-    shared.set_runtime(tracker.clone(), aborts);
+    shared.set_initial_aborts(aborts);
 
     // Pings stop when this task stops being polled: a wedged runtime gets restarted.
     let watchdog_pings = systemd::watchdog_interval()
@@ -174,6 +173,9 @@ fn start_metrics(shared: &Shared) {
 /// not started because shutdown began during start-up).
 fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<Option<AbortHandle>> {
     let entries = shared.freeze_entries();
+    // From here on, subsystems may be added (and removed) while the daemon runs: a subsystem
+    // of the starting set may add one as soon as it runs.
+    shared.set_runtime(tracker.clone());
     // One more than the subsystems, released below, so that start-up is complete only once
     // every subsystem has been spawned (and at once when there are none).
     shared.expect_starts(entries.len());

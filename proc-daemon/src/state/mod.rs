@@ -232,17 +232,23 @@ impl Shared {
         self.entries.freeze(registered)
     }
 
-    /// Notes where supervisors run (once, when `run` has spawned its subsystems) and their
-    /// abort handles.
-    pub(crate) fn set_runtime(
-        &self,
-        tracker: tokio_util::task::TaskTracker,
-        aborts: Vec<Option<tokio::task::AbortHandle>>,
-    ) {
-        *crate::lock::mutex(&self.aborts) = aborts;
+    /// Notes where supervisors run (once, as `run` starts its subsystems): from then on,
+    /// subsystems may be added.
+    pub(crate) fn set_runtime(&self, tracker: tokio_util::task::TaskTracker) {
         let _ = self
             .runtime
             .set((tokio::runtime::Handle::current(), tracker));
+    }
+
+    /// Notes the abort handles of the starting set's supervisors (`None`: never started).
+    pub(crate) fn set_initial_aborts(&self, initial: Vec<Option<tokio::task::AbortHandle>>) {
+        let mut aborts = crate::lock::mutex(&self.aborts);
+        if aborts.len() < initial.len() {
+            aborts.resize(initial.len(), None);
+        }
+        for (slot, abort) in aborts.iter_mut().zip(initial) {
+            *slot = abort;
+        }
     }
 
     /// Where supervisors run, once `run` has started its subsystems.

@@ -265,6 +265,49 @@ fn build(
             }
             daemon
         }
+        // Subsystems added and removed while the daemon runs: `manager` adds `tenant-1` and
+        // `tenant-2` through the daemon's handle once it runs, and removes `tenant-2` when the
+        // file `remove_when` appears.
+        "tenants" => {
+            let handle = daemon.handle();
+            let remove_when = std::path::PathBuf::from(&options["remove_when"]);
+            daemon.with_subsystem_fn("manager", move |shutdown| {
+                let handle = handle.clone();
+                let remove_when = remove_when.clone();
+                async move {
+                    for tenant in ["tenant-1", "tenant-2"] {
+                        handle
+                            .add_subsystem(SubsystemFn::new(
+                                tenant,
+                                move |shutdown: ShutdownHandle| async move {
+                                    println!("{tenant}: running");
+                                    shutdown.cancelled().await;
+                                    println!("{tenant}: cancelled");
+                                    Ok(())
+                                },
+                            ))
+                            .map_err(|e| Error::other(e.to_string()))?;
+                    }
+                    let duplicate =
+                        handle.add_subsystem(SubsystemFn::new("tenant-1", |_s| async { Ok(()) }));
+                    println!("manager: adding tenant-1 again: {}", duplicate.unwrap_err());
+                    // The fixture's own trigger, polled: the test creates the file.
+                    loop {
+                        tokio::select! {
+                            () = shutdown.cancelled() => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_millis(10)) => {}
+                        }
+                        if remove_when.exists() {
+                            break;
+                        }
+                    }
+                    let ended = handle.remove_subsystem("tenant-2").await?;
+                    println!("manager: tenant-2 removed, {}", ended.state);
+                    shutdown.cancelled().await;
+                    Ok(())
+                }
+            })
+        }
         other => panic!("unknown scenario {other:?}"),
     }
 }
