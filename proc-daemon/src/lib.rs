@@ -224,6 +224,8 @@ pub use subsystem::restart::{RestartLimit, RestartPolicy};
 pub use subsystem::shutdown::ShutdownHandle;
 pub use subsystem::state::SubsystemState;
 
+#[cfg(feature = "testing")]
+pub use daemon::testing;
 #[cfg(feature = "ipc")]
 pub use observe::ipc;
 #[cfg(feature = "scheduler-hints")]

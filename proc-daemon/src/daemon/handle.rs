@@ -33,7 +33,7 @@ use crate::{Config, Result, ShutdownHandle, Subsystem};
 /// ```
 #[derive(Clone, Debug)]
 pub struct DaemonHandle {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl DaemonHandle {

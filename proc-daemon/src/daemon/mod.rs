@@ -8,6 +8,8 @@ mod launcher;
 pub(crate) mod manager;
 mod report;
 mod run;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -66,6 +68,8 @@ pub struct DaemonBuilder {
     locked_pid_file: Option<PidFile>,
     /// The state subsystems and health checks receive by type.
     provided: StateMap,
+    /// Runs inside a test (`testing`): no signal handlers, no logging set-up, no watchdog.
+    in_process: bool,
 }
 
 impl DaemonBuilder {
@@ -79,6 +83,7 @@ impl DaemonBuilder {
             config_checked: false,
             locked_pid_file: None,
             provided: StateMap::new(),
+            in_process: false,
         }
     }
 
@@ -190,6 +195,15 @@ impl DaemonBuilder {
     pub(crate) fn with_origin(mut self, from: ConfigOrigin) -> Self {
         self.shared.config.change_origin(|origin| *origin = from);
         self.config_checked = true;
+        self
+    }
+
+    /// Runs inside a test process: leaves out signal handlers, logging set-up and the watchdog
+    /// thread, which belong to a whole process.
+    #[cfg(feature = "testing")]
+    pub(crate) fn in_process(mut self) -> Self {
+        self.in_process = true;
+        self.shared.lifecycle().in_process = true;
         self
     }
 

@@ -26,12 +26,14 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         config_checked,
         locked_pid_file,
         provided,
+        in_process,
     } = builder;
     let _signals = match signals {
-        Some(attached) => attached,
+        Some(attached) => Some(attached),
+        None if in_process => None,
         None => {
             signal::install()?;
-            signal::attach(&shared)
+            Some(signal::attach(&shared))
         }
     };
     if !config_checked && let Some(check) = shared.config.origin().app_check {
@@ -47,7 +49,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
     let _running = Running::start(&shared);
     #[cfg(feature = "lockfree-coordination")]
     super::manager::register(&shared);
-    if !logging_started {
+    if !logging_started && !in_process {
         logging::init(&shared.config.get());
     }
     #[cfg(feature = "console")]

@@ -86,6 +86,8 @@ struct Outcome {
 pub(crate) struct Lifecycle {
     pub(crate) running: bool,
     pub(crate) watchdog: Option<u64>,
+    /// Runs inside a test (`testing`): no watchdog thread, whose deadlines end the process.
+    pub(crate) in_process: bool,
 }
 
 /// The state of one daemon.

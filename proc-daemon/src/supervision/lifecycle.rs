@@ -73,7 +73,11 @@ fn begin_shutdown(shared: &Arc<Shared>, first: bool) {
 /// Arms the force and kill deadlines once a running daemon is shutting down.
 fn arm_watchdog(shared: &Arc<Shared>) {
     let mut lifecycle = shared.lifecycle();
-    if lifecycle.running && lifecycle.watchdog.is_none() && shared.shutdown.is_shutdown() {
+    if lifecycle.running
+        && !lifecycle.in_process
+        && lifecycle.watchdog.is_none()
+        && shared.shutdown.is_shutdown()
+    {
         let config = shared.config.get();
         let deadlines = &config.shutdown;
         lifecycle.watchdog = Some(watchdog::arm(
