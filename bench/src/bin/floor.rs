@@ -27,6 +27,24 @@ async fn main() {
                 });
             }
         }
+        // Workers spawned by a first task once it runs, each with a token of its own so that
+        // one can be stopped alone (what removing a subsystem needs).
+        Workload::Added(n) => {
+            let token = token.clone();
+            let ready = ready.clone();
+            let spawner = tracker.clone();
+            tracker.spawn(async move {
+                for _ in 0..n {
+                    let own = token.child_token();
+                    let ready = ready.clone();
+                    spawner.spawn(async move {
+                        ready.started();
+                        own.cancelled().await;
+                    });
+                }
+                token.cancelled().await;
+            });
+        }
         // A supervisor loop by hand: run the task, and when it fails run it again.
         Workload::Restart => {
             let token = token.clone();

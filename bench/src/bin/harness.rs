@@ -2,7 +2,7 @@
 //! tables of medians with ratios to the floor.
 //!
 //! `harness [runs] [N ...]` — by default 5 runs, idle N = 1, 1000, 10000, 100000, then the
-//! restart and cleanup workloads (`BENCH_WORKLOADS=idle,cleanup` picks some). Expects the implementations next to its own executable or in
+//! restart and cleanup workloads (`BENCH_WORKLOADS=idle,added,cleanup` picks some). Expects the implementations next to its own executable or in
 //! `bench/peers/target/release` (`bench/run.sh` builds them).
 
 use std::io::{BufRead, BufReader, Read};
@@ -208,10 +208,15 @@ impl Implementations {
     }
 }
 
-fn idle_table(implementations: &Implementations, runs: usize, counts: &[usize]) {
+fn idle_table(
+    implementations: &Implementations,
+    runs: usize,
+    counts: &[usize],
+    (workload, title): (&str, &str),
+) {
     let cases: Vec<Vec<String>> = counts
         .iter()
-        .map(|n| vec!["idle".to_owned(), n.to_string()])
+        .map(|n| vec![workload.to_owned(), n.to_string()])
         .collect();
     let samples = implementations.measure(runs, &cases, Duration::ZERO);
     let medians: Vec<Vec<(f64, f64, u64)>> = samples
@@ -239,7 +244,7 @@ fn idle_table(implementations: &Implementations, runs: usize, counts: &[usize]) 
             bytes
         })
     };
-    println!("### Idle subsystems\n");
+    println!("### {title}\n");
     println!(
         "| implementation | N | start to all running | SIGTERM to exit | peak RSS | bytes per subsystem |"
     );
@@ -363,10 +368,22 @@ fn main() {
         Some(&"floor"),
         "the floor must be built"
     );
-    let wanted = std::env::var("BENCH_WORKLOADS").unwrap_or_else(|_| "idle,restart,cleanup".into());
+    let wanted =
+        std::env::var("BENCH_WORKLOADS").unwrap_or_else(|_| "idle,added,restart,cleanup".into());
     let wants = |workload: &str| wanted.split(',').any(|w| w.trim() == workload);
     if wants("idle") {
-        idle_table(&implementations, runs, &counts);
+        idle_table(&implementations, runs, &counts, ("idle", "Idle subsystems"));
+    }
+    if wants("added") {
+        idle_table(
+            &implementations,
+            runs,
+            &counts,
+            (
+                "added",
+                "Idle subsystems added at run time (by a first subsystem, once it runs)",
+            ),
+        );
     }
     if wants("restart") {
         restart_table(&implementations, runs);

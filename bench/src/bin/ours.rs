@@ -1,4 +1,4 @@
-//! proc-daemon running a benchmark workload (`idle N`, `restart`, `cleanup`; see the `bench`
+//! proc-daemon running a benchmark workload (`idle N`, `added N`, `restart`, `cleanup`; see the `bench`
 //! library). Written against `Launcher`, which is exactly what `#[daemon]` expands to (the
 //! expansion snapshots in `proc-daemon-macros` show it); the macro cannot register a number of
 //! subsystems chosen at run time.
@@ -46,6 +46,20 @@ fn main() -> ExitCode {
                     .restart_limit(RestartLimit::new(u32::MAX, Duration::from_secs(1))),
             ),
             Workload::Cleanup => daemon.with_subsystem(SubsystemFn::new("cleanup", slow_cleanup)),
+            // One subsystem adds the N through the daemon's handle once it runs.
+            Workload::Added(n) => {
+                let handle = daemon.handle();
+                daemon.with_subsystem_fn("adder", move |shutdown| {
+                    let handle = handle.clone();
+                    async move {
+                        for i in 0..n {
+                            handle.add_subsystem(SubsystemFn::new(format!("added-{i}"), idle))?;
+                        }
+                        shutdown.cancelled().await;
+                        Ok(())
+                    }
+                })
+            }
         })
     });
     READY.get().unwrap().report_runs();

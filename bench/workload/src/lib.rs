@@ -3,6 +3,7 @@
 //!
 //! Every implementation is one program taking `<workload> [N]`:
 //! - `idle N`: N subsystems that wait for shutdown;
+//! - `added N`: the same N, added while the daemon runs (by a first subsystem, once it runs);
 //! - `restart`: one subsystem that fails at once, restarted as fast as the framework allows;
 //! - `cleanup`: one subsystem that takes [`CLEANUP`] to stop after shutdown is requested.
 
@@ -17,6 +18,8 @@ pub const CLEANUP: Duration = Duration::from_millis(100);
 pub enum Workload {
     /// N subsystems waiting for shutdown.
     Idle(usize),
+    /// N subsystems waiting for shutdown, added while the daemon runs.
+    Added(usize),
     /// One subsystem failing at once, restarted for as long as the process runs.
     Restart,
     /// One subsystem that takes [`CLEANUP`] to stop.
@@ -35,9 +38,10 @@ impl Workload {
         let count = args.next().and_then(|n| n.parse().ok());
         match (workload.as_deref(), count) {
             (Some("idle"), Some(n)) => Self::Idle(n),
+            (Some("added"), Some(n)) => Self::Added(n),
             (Some("restart"), None) => Self::Restart,
             (Some("cleanup"), None) => Self::Cleanup,
-            _ => panic!("usage: <program> idle <N> | restart | cleanup"),
+            _ => panic!("usage: <program> idle <N> | added <N> | restart | cleanup"),
         }
     }
 
@@ -45,7 +49,7 @@ impl Workload {
     #[must_use]
     pub const fn subsystems(self) -> usize {
         match self {
-            Self::Idle(n) => n,
+            Self::Idle(n) | Self::Added(n) => n,
             Self::Restart | Self::Cleanup => 1,
         }
     }

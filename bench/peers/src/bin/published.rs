@@ -32,6 +32,11 @@ impl Subsystem for FailAtOnce {
 #[tokio::main]
 async fn main() {
     let workload = Workload::from_args();
+    if let Workload::Added(_) = workload {
+        // Its documented API registers subsystems on the builder only.
+        println!("unsupported: no subsystems added at run time");
+        return;
+    }
     let ready = Arc::new(Readiness::new(workload.subsystems()));
     let config = published::Config::builder()
         .name("published")
@@ -54,6 +59,7 @@ async fn main() {
             }
         }
         Workload::Restart => builder = builder.with_subsystem(FailAtOnce(ready.clone())),
+        Workload::Added(_) => unreachable!("refused above"),
         Workload::Cleanup => {
             let ready = ready.clone();
             builder = builder.with_task("cleanup", move |mut shutdown| {

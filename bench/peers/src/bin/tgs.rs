@@ -16,6 +16,8 @@ async fn main() {
     }
     let ready = Arc::new(Readiness::new(workload.subsystems()));
     let reporter = ready.clone();
+    // Its subsystems are always started at run time, by their parent: `idle` and `added` are
+    // the same program here.
     Toplevel::new(async move |s: &mut SubsystemHandle| {
         for i in 0..workload.subsystems() {
             let ready = ready.clone();
