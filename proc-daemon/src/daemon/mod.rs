@@ -8,7 +8,8 @@ mod launcher;
 pub(crate) mod manager;
 mod report;
 mod run;
-#[cfg(feature = "testing")]
+// Built for the crate's own unit tests too, which use it.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use std::future::Future;
@@ -200,7 +201,7 @@ impl DaemonBuilder {
 
     /// Runs inside a test process: leaves out signal handlers, logging set-up and the watchdog
     /// thread, which belong to a whole process.
-    #[cfg(feature = "testing")]
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn in_process(mut self) -> Self {
         self.in_process = true;
         self.shared.lifecycle().in_process = true;

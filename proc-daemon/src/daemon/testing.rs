@@ -69,6 +69,9 @@
 //! # }
 //! ```
 
+// Without the feature it is built only for the crate's own unit tests, which use part of it.
+#![cfg_attr(not(feature = "testing"), allow(dead_code))]
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -245,11 +245,15 @@ impl Shared {
     /// Notes the abort handles of the starting set's supervisors (`None`: never started).
     pub(crate) fn set_initial_aborts(&self, initial: Vec<Option<tokio::task::AbortHandle>>) {
         let mut aborts = crate::lock::mutex(&self.aborts);
-        if aborts.len() < initial.len() {
-            aborts.resize(initial.len(), None);
-        }
-        for (slot, abort) in aborts.iter_mut().zip(initial) {
-            *slot = abort;
+        // Usually nothing was added yet: the vector moves in whole, never copied.
+        let added = std::mem::replace(&mut *aborts, initial);
+        for (index, abort) in added.into_iter().enumerate() {
+            if abort.is_some() {
+                if aborts.len() <= index {
+                    aborts.resize(index + 1, None);
+                }
+                aborts[index] = abort;
+            }
         }
     }
 

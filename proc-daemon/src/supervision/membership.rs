@@ -140,7 +140,8 @@ pub(crate) async fn remove(shared: &Shared, name: &str) -> Result<SubsystemStatu
 mod tests {
     use std::time::Duration;
 
-    use crate::{Config, Daemon, DaemonHandle, SubsystemFn, SubsystemState};
+    use crate::daemon::testing::TestDaemon;
+    use crate::{Config, Daemon, SubsystemFn, SubsystemState};
 
     fn idle(name: &'static str) -> impl crate::Subsystem {
         SubsystemFn::new(name, |shutdown: crate::ShutdownHandle| async move {
@@ -149,28 +150,22 @@ mod tests {
         })
     }
 
-    async fn running(handle: &DaemonHandle, name: &str) {
-        let mut events = handle.subscribe();
-        while !handle
-            .subsystems()
-            .iter()
-            .any(|s| s.name == name && s.state == SubsystemState::Running)
-        {
-            let _ = events.recv().await;
-        }
-    }
-
     #[tokio::test(start_paused = true)]
     async fn added_subsystems_run_supervised_and_removed_ones_leave() {
-        let builder = Daemon::builder(Config::default()).with_subsystem(idle("main"));
-        let handle = builder.handle();
-        let error = handle.add_subsystem(idle("early")).unwrap_err();
+        let error = Daemon::builder(Config::default())
+            .handle()
+            .add_subsystem(idle("early"))
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             "subsystem `early` cannot be added: the daemon is not running yet (add it to the builder instead)"
         );
-        let daemon = tokio::spawn(builder.run());
-        running(&handle, "main").await;
+        let mut daemon = TestDaemon::builder("")
+            .unwrap()
+            .with_subsystem(idle("main"))
+            .start();
+        daemon.ready().await.unwrap();
+        let handle = daemon.handle().clone();
 
         handle.add_subsystem(idle("tenant-1")).unwrap();
         let error = handle.add_subsystem(idle("main")).unwrap_err();
@@ -185,7 +180,7 @@ mod tests {
             error.to_string().contains("dependency order is fixed"),
             "{error}"
         );
-        running(&handle, "tenant-1").await;
+        daemon.wait_for("tenant-1", SubsystemState::Running).await;
         assert_eq!(handle.readiness(), Ok(()));
 
         let ended = handle.remove_subsystem("tenant-1").await.unwrap();
@@ -193,7 +188,7 @@ mod tests {
             (ended.name.as_str(), ended.state),
             ("tenant-1", SubsystemState::Stopped)
         );
-        let names: Vec<String> = handle.subsystems().into_iter().map(|s| s.name).collect();
+        let names: Vec<String> = daemon.subsystems().into_iter().map(|s| s.name).collect();
         assert_eq!(names, ["main"]);
         let error = handle.remove_subsystem("tenant-1").await.unwrap_err();
         assert_eq!(
@@ -202,10 +197,10 @@ mod tests {
         );
         // The name is free again.
         handle.add_subsystem(idle("tenant-1")).unwrap();
-        running(&handle, "tenant-1").await;
+        daemon.wait_for("tenant-1", SubsystemState::Running).await;
 
-        handle.request_shutdown();
-        daemon.await.unwrap().unwrap();
+        daemon.stop();
+        assert_eq!(daemon.exit_code().await, 0);
         let error = handle.add_subsystem(idle("late")).unwrap_err();
         assert!(
             error.to_string().ends_with("the daemon is shutting down"),
@@ -215,19 +210,20 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_removed_subsystem_that_ignores_its_handle_is_aborted_at_its_own_budget() {
-        let builder = Daemon::builder(Config::default()).with_subsystem(idle("main"));
-        let handle = builder.handle();
-        let daemon = tokio::spawn(builder.run());
-        running(&handle, "main").await;
+        let mut daemon = TestDaemon::builder("")
+            .unwrap()
+            .with_subsystem(idle("main"))
+            .start();
+        daemon.ready().await.unwrap();
         let stuck = SubsystemFn::new("stuck", |_shutdown| async {
             std::future::pending::<()>().await;
             Ok(())
         })
         .shutdown_timeout(Duration::from_secs(2));
-        handle.add_subsystem(stuck).unwrap();
-        running(&handle, "stuck").await;
+        daemon.handle().add_subsystem(stuck).unwrap();
+        daemon.wait_for("stuck", SubsystemState::Running).await;
         let start = tokio::time::Instant::now();
-        let ended = handle.remove_subsystem("stuck").await.unwrap();
+        let ended = daemon.handle().remove_subsystem("stuck").await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(2));
         assert_eq!(ended.state, SubsystemState::Failed);
         assert_eq!(
@@ -235,25 +231,25 @@ mod tests {
             Some("did not stop within its shutdown timeout of 2s; aborted")
         );
         // The daemon carries on, and stops cleanly: the aborted run is not its overrun.
-        assert_eq!(handle.subsystems().len(), 1);
-        handle.request_shutdown();
-        daemon.await.unwrap().unwrap();
+        assert_eq!(daemon.subsystems().len(), 1);
+        daemon.stop();
+        assert_eq!(daemon.exit_code().await, 0);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_subsystem_others_run_after_is_removed_only_after_them() {
-        let builder = Daemon::builder(Config::default())
+        let api = SubsystemFn::new("api", |shutdown: crate::ShutdownHandle| async move {
+            shutdown.cancelled().await;
+            Ok(())
+        })
+        .after("db");
+        let mut daemon = TestDaemon::builder("")
+            .unwrap()
             .with_subsystem(idle("db"))
-            .with_subsystem(
-                SubsystemFn::new("api", |shutdown: crate::ShutdownHandle| async move {
-                    shutdown.cancelled().await;
-                    Ok(())
-                })
-                .after("db"),
-            );
-        let handle = builder.handle();
-        let daemon = tokio::spawn(builder.run());
-        running(&handle, "api").await;
+            .with_subsystem(api)
+            .start();
+        daemon.ready().await.unwrap();
+        let handle = daemon.handle().clone();
         let error = handle.remove_subsystem("db").await.unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -268,6 +264,6 @@ mod tests {
             SubsystemState::Stopped
         );
         // Nothing is left: the daemon stops on its own.
-        daemon.await.unwrap().unwrap();
+        assert_eq!(daemon.exit_code().await, 0);
     }
 }
