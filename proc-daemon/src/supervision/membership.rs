@@ -109,12 +109,7 @@ pub(crate) async fn remove(shared: &Shared, name: &str) -> Result<SubsystemStatu
         tokio::select! {
             () = exited => {}
             () = tokio::time::sleep_until(deadline) => {
-                if entry.abort_overdue(budget, shared.abort_handle(index).as_ref(), &shared.events) {
-                    tracing::error!(
-                        subsystem = name,
-                        "subsystem `{name}` did not stop within its shutdown timeout of {budget:?}; aborting it"
-                    );
-                }
+                super::stop::abort_overdue(shared, index, budget);
                 // An abort cannot interrupt blocking code: do not wait for the task to end.
                 break;
             }

@@ -203,15 +203,8 @@ pub(crate) async fn stop_in_order(
             let deadline = since + budget;
             if deadline > now {
                 next_deadline = Some(next_deadline.map_or(deadline, |d| d.min(deadline)));
-            } else if !entry.state().is_terminal()
-                && entry.abort_overdue(budget, shared.abort_handle(index).as_ref(), &shared.events)
-            {
-                tracing::error!(
-                    subsystem = entry.name(),
-                    "subsystem `{}` did not stop within its shutdown timeout of {budget:?}; aborting it",
-                    entry.name()
-                );
-                overrun.push(format!("`{}`", entry.name()));
+            } else {
+                overrun.extend(super::stop::abort_overdue(shared, index, budget));
             }
         }
         let sleep = async {

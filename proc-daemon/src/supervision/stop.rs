@@ -34,6 +34,23 @@ pub(crate) fn first_ten(items: impl Iterator<Item = String>, total: usize) -> St
     shown.join(", ")
 }
 
+/// Aborts the subsystem at `index` because its budget ran out, unless it has ended; logs it and
+/// returns its name in backquotes, for the overrun error.
+pub(crate) fn abort_overdue(shared: &Shared, index: usize, budget: Duration) -> Option<String> {
+    let entry = &shared.entries()[index];
+    if entry.state().is_terminal()
+        || !entry.abort_overdue(budget, shared.abort_handle(index).as_ref(), &shared.events)
+    {
+        return None;
+    }
+    tracing::error!(
+        subsystem = entry.name(),
+        "subsystem `{}` did not stop within its shutdown timeout of {budget:?}; aborting it",
+        entry.name()
+    );
+    Some(format!("`{}`", entry.name()))
+}
+
 /// Cancels every handle, then aborts subsystems that overrun their budget. Returns the names of
 /// the aborted ones, each in backquotes.
 pub(crate) async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<String> {
@@ -81,16 +98,8 @@ pub(crate) async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Ve
             return overrun;
         }
         for (index, entry) in shared.entries().iter().enumerate() {
-            if budget_of(entry) <= budget
-                && !entry.state().is_terminal()
-                && entry.abort_overdue(budget, shared.abort_handle(index).as_ref(), &shared.events)
-            {
-                tracing::error!(
-                    subsystem = entry.name(),
-                    "subsystem `{}` did not stop within its shutdown timeout of {budget:?}; aborting it",
-                    entry.name()
-                );
-                overrun.push(format!("`{}`", entry.name()));
+            if budget_of(entry) <= budget {
+                overrun.extend(abort_overdue(shared, index, budget));
             }
         }
     }
