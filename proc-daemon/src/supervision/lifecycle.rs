@@ -140,10 +140,11 @@ impl Readiness for Shared {
 
     fn stop_time_left(&self, index: usize) -> Option<std::time::Duration> {
         // In dependency order, a subsystem's stop begins when what runs after it has stopped.
+        // Subsystems added at run time are outside the order: they stop from the first instant.
         let stopping_for = match self.dependencies() {
-            Some(order) => order.stopping_since(index)?.elapsed(),
-            None if self.shutdown.is_shutdown() => self.time_stopping(),
-            None => return None,
+            Some(order) if order.covers(index) => order.stopping_since(index)?.elapsed(),
+            _ if self.shutdown.is_shutdown() => self.time_stopping(),
+            _ => return None,
         };
         let budget = self.entries()[index]
             .subsystem
