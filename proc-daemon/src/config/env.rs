@@ -129,6 +129,22 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.process.max_open_files = Some(parse_int(v)?);
         Ok(())
     }),
+    ("process.user", |c, v| {
+        c.process.user = (!v.is_empty()).then(|| v.to_owned());
+        Ok(())
+    }),
+    ("process.group", |c, v| {
+        c.process.group = (!v.is_empty()).then(|| v.to_owned());
+        Ok(())
+    }),
+    ("process.umask", |c, v| {
+        c.process.umask = (!v.is_empty()).then(|| v.to_owned());
+        Ok(())
+    }),
+    ("process.working_directory", |c, v| {
+        c.process.working_directory = (!v.is_empty()).then(|| PathBuf::from(v));
+        Ok(())
+    }),
     ("hot_reload", |c, v| {
         c.hot_reload = parse_bool(v)?;
         Ok(())
@@ -337,6 +353,10 @@ mod tests {
             "performance.numa_aware",
             "performance.lock_free",
             "process.max_open_files",
+            "process.user",
+            "process.group",
+            "process.umask",
+            "process.working_directory",
             "monitoring.health_checks",
             "monitoring.health_check_interval_ms",
             "monitoring.health_check_failures",

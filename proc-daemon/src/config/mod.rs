@@ -44,6 +44,10 @@
 //!
 //! [process]
 //! max_open_files = 65536  # raise the soft RLIMIT_NOFILE at start (default: left as inherited)
+//! user = "my-daemon"      # started as root: drop to this user once PID and log files are open
+//! group = "my-daemon"     # default: the user's primary group
+//! umask = "0027"          # default: inherited
+//! working_directory = "/var/lib/my-daemon"
 //!
 //! [app]               # free-form, read with `config.app::<T>()`
 //! ```
@@ -319,6 +323,22 @@ pub struct ProcessConfig {
     /// that too (root, `CAP_SYS_RESOURCE`): otherwise start-up fails with exit 78 naming both
     /// numbers. A limit already higher is left as it is. None (default): left as inherited.
     pub max_open_files: Option<u64>,
+    /// The user to run as: a daemon started as root opens its PID file and log file, then drops
+    /// to this user before the set-up body and the subsystems run (supplementary groups, then
+    /// the group, then the user, and checks that root cannot be regained). An unknown user, or a
+    /// daemon not started as root (and not already this user), stops the start with exit 78.
+    /// None (default): the user it was started as.
+    pub user: Option<String>,
+    /// The group to run as with `user`; default: the user's primary group. Alone (without
+    /// `user`), only the group is changed.
+    pub group: Option<String>,
+    /// The file-mode creation mask, in octal as systemd writes it (`"0027"`), set at start
+    /// before any file is created. None (default): inherited.
+    pub umask: Option<String>,
+    /// The directory to run in (`chdir` at start, after the configuration was read; a
+    /// relative configuration path is remembered as absolute, so reloads still find it).
+    /// None (default): inherited.
+    pub working_directory: Option<PathBuf>,
 }
 
 /// `[admin]`.

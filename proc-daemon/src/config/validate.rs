@@ -127,6 +127,14 @@ impl Config {
                 "process.max_open_files ({limit}) must be between 1 and {MAX_OPEN_FILES}"
             )));
         }
+        if let Some(umask) = &self.process.umask {
+            crate::process::privileges::parse_umask(umask)?;
+        }
+        for (key, name) in [("user", &self.process.user), ("group", &self.process.group)] {
+            if name.as_deref().is_some_and(|name| name.trim().is_empty()) {
+                return Err(Error::config(format!("process.{key} must not be empty")));
+            }
+        }
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use crate::config::{ConfigOrigin, ConfigSource};
 use crate::error::exit_code;
 use crate::process::output::{err_line, out, out_line};
 use crate::process::runtime::build_runtime;
-use crate::process::{cli, limits, logging, signal};
+use crate::process::{cli, limits, logging, privileges, signal};
 use crate::subsystem::provided::collect_provided;
 use crate::supervision::run::panic_message;
 use crate::{Config, Daemon, DaemonBuilder, Error, Result};
@@ -202,6 +202,15 @@ impl Launcher {
             Err(err) => return self.fail(&err),
         };
         self.configured_name = Some(config.name.to_string());
+        if config.process.working_directory.is_some()
+            && let Some(path) = self.origin().path
+        {
+            // Reloads read the file again, from the new working directory.
+            self.config_override = Some(privileges::absolute(&path));
+        }
+        if let Err(err) = privileges::apply_umask_and_directory(&config) {
+            return self.fail(&err);
+        }
         logging::init(&config);
         if signal::blocked_at_load() {
             tracing::debug!(
@@ -219,6 +228,10 @@ impl Launcher {
             .with_origin(self.origin())
             .logging_started();
         if let Err(err) = builder.lock_pid_file() {
+            return self.fail(&err);
+        }
+        // The PID file and the log file are open: nothing after this needs root.
+        if let Err(err) = privileges::drop_privileges(&builder.handle().config_snapshot()) {
             return self.fail(&err);
         }
         let shutdown = builder.handle().shutdown_handle();

@@ -49,7 +49,9 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
     let _running = Running::start(&shared);
     #[cfg(feature = "lockfree-coordination")]
     super::manager::register(&shared);
+    // The launcher did these before logging (and so before the log file) started.
     if !logging_started && !in_process {
+        crate::process::privileges::apply_umask_and_directory(&shared.config.get())?;
         logging::init(&shared.config.get());
     }
     #[cfg(feature = "console")]
@@ -63,6 +65,11 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         (Some(locked), Some(path)) if locked.path() == path => Some(locked),
         (_, path) => path.map(PidFile::acquire).transpose()?,
     };
+    // The PID file and the log file are open: nothing after this needs root (a no-op when the
+    // launcher dropped privileges already).
+    if !in_process {
+        crate::process::privileges::drop_privileges(&shared.config.get())?;
+    }
     shared.mark_started_now();
     #[cfg(feature = "metrics")]
     start_metrics(&shared);

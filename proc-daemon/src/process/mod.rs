@@ -12,6 +12,7 @@ pub(crate) mod logging;
 pub(crate) mod no_follow;
 pub(crate) mod output;
 pub(crate) mod pidfile;
+pub(crate) mod privileges;
 pub(crate) mod reload;
 pub(crate) mod runtime;
 #[cfg(feature = "scheduler-hints")]

@@ -109,6 +109,7 @@ fn keep_restart_only_settings(current: &Config, fresh: &mut Config) {
         admin,
         ipc,
         performance,
+        process,
         monitoring.track_resources,
         monitoring.metrics_interval_ms,
         logging.json,
