@@ -49,6 +49,10 @@
 //! umask = "0027"          # default: inherited
 //! working_directory = "/var/lib/my-daemon"
 //!
+//! [listen]            # named sockets for subsystems: context.tcp_listener("http")
+//! http = "127.0.0.1:8080"
+//! api = "unix:/run/my-daemon/api.sock"
+//!
 //! [app]               # free-form, read with `config.app::<T>()`
 //! ```
 
@@ -118,6 +122,11 @@ pub struct Config {
     pub ipc: IpcConfig,
     /// The process's own limits.
     pub process: ProcessConfig,
+    /// Named listening sockets (`[listen] http = "127.0.0.1:8080"`, `api = "unix:/run/x.sock"`),
+    /// bound before the set-up body (or taken from systemd's socket activation by name) and
+    /// handed to subsystems by [`Context::tcp_listener`](crate::Context::tcp_listener) and
+    /// [`Context::unix_listener`](crate::Context::unix_listener).
+    pub listen: std::collections::BTreeMap<String, String>,
     /// The PID file, locked for the daemon's life. None: no PID file.
     pub pid_file: Option<PathBuf>,
     /// Reload the configuration when its file changes (the directory is watched, so editors
@@ -425,6 +434,7 @@ impl Default for Config {
             admin: None,
             ipc: IpcConfig::default(),
             process: ProcessConfig::default(),
+            listen: std::collections::BTreeMap::new(),
             pid_file: None,
             hot_reload: false,
             app: toml::Table::new(),

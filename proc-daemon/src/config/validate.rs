@@ -127,6 +127,9 @@ impl Config {
                 "process.max_open_files ({limit}) must be between 1 and {MAX_OPEN_FILES}"
             )));
         }
+        for (name, address) in &self.listen {
+            crate::process::listeners::Address::parse(name, address)?;
+        }
         if let Some(umask) = &self.process.umask {
             crate::process::privileges::parse_umask(umask)?;
         }

@@ -11,7 +11,7 @@ use crate::config::{ConfigOrigin, ConfigSource};
 use crate::error::exit_code;
 use crate::process::output::{err_line, out, out_line};
 use crate::process::runtime::build_runtime;
-use crate::process::{cli, limits, logging, privileges, signal};
+use crate::process::{cli, limits, listeners, logging, privileges, signal};
 use crate::subsystem::provided::collect_provided;
 use crate::supervision::run::panic_message;
 use crate::{Config, Daemon, DaemonBuilder, Error, Result};
@@ -230,8 +230,16 @@ impl Launcher {
         if let Err(err) = builder.lock_pid_file() {
             return self.fail(&err);
         }
-        // The PID file and the log file are open: nothing after this needs root.
-        if let Err(err) = privileges::drop_privileges(&builder.handle().config_snapshot()) {
+        // Listeners bound (ports below 1024 too), PID file and log file open: nothing after
+        // this needs root.
+        let config = builder.handle().config_snapshot();
+        if !config.listen.is_empty() {
+            match listeners::open(&config) {
+                Ok(open) => builder = builder.with_state(open),
+                Err(err) => return self.fail(&err),
+            }
+        }
+        if let Err(err) = privileges::drop_privileges(&config) {
             return self.fail(&err);
         }
         let shutdown = builder.handle().shutdown_handle();

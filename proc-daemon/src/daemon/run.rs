@@ -41,6 +41,15 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         config.set_typed_app(check(&config)?);
         shared.config.replace(Arc::new(config));
     }
+    let mut provided = provided;
+    // Bound here unless the launcher bound them before set-up.
+    if !shared.config.get().listen.is_empty()
+        && provided
+            .get::<crate::process::listeners::Listeners>()
+            .is_none()
+    {
+        provided.insert(crate::process::listeners::open(&shared.config.get())?);
+    }
     check_provided(&shared, &provided)?;
     if let Some(order) = shared.with_entries(Dependencies::resolve)? {
         shared.set_dependencies(order);

@@ -6,6 +6,7 @@ pub(crate) mod allocator;
 pub(crate) mod cleanup;
 pub(crate) mod cli;
 pub(crate) mod limits;
+pub(crate) mod listeners;
 pub(crate) mod log_file;
 pub(crate) mod log_writer;
 pub(crate) mod logging;

@@ -110,6 +110,7 @@ fn keep_restart_only_settings(current: &Config, fresh: &mut Config) {
         ipc,
         performance,
         process,
+        listen,
         monitoring.track_resources,
         monitoring.metrics_interval_ms,
         logging.json,

@@ -119,6 +119,48 @@ impl Context {
         }
     }
 
+    /// This run's own handle on the `[listen]` socket `name` (a duplicate: the daemon keeps
+    /// the socket, so a restarted subsystem listens again on it and connections queued
+    /// meanwhile wait for it). Bound before set-up, or taken from systemd's socket activation.
+    ///
+    /// ```no_run
+    /// # async fn serve(context: proc_daemon::Context) -> proc_daemon::Result<()> {
+    /// let listener = context.tcp_listener("http")?;
+    /// loop {
+    ///     tokio::select! {
+    ///         () = context.shutdown().cancelled() => return Ok(()),
+    ///         accepted = listener.accept() => { let (_stream, _peer) = accepted?; }
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// No listener of that name (the error lists the configured ones), it is a Unix socket, or
+    /// the socket cannot be duplicated.
+    pub fn tcp_listener(&self, name: &str) -> Result<tokio::net::TcpListener> {
+        let listeners = self.listeners(name)?;
+        Ok(tokio::net::TcpListener::from_std(listeners.tcp(name)?)?)
+    }
+
+    /// This run's own handle on the `[listen]` socket `name` (`"unix:/path"`); see
+    /// [`tcp_listener`](Self::tcp_listener).
+    ///
+    /// # Errors
+    /// No listener of that name, it is a TCP socket, or it cannot be duplicated.
+    pub fn unix_listener(&self, name: &str) -> Result<tokio::net::UnixListener> {
+        let listeners = self.listeners(name)?;
+        Ok(tokio::net::UnixListener::from_std(listeners.unix(name)?)?)
+    }
+
+    fn listeners(&self, name: &str) -> Result<State<crate::process::listeners::Listeners>> {
+        self.provided.get().ok_or_else(|| {
+            crate::Error::config(format!(
+                "no listener named `{name}`: this daemon has no [listen] section (or this context was made by hand)"
+            ))
+        })
+    }
+
     /// Declares this run ready, for a subsystem that holds its readiness
     /// ([`Subsystem::holds_readiness`](crate::Subsystem::holds_readiness)) until its set-up is
     /// done — a socket bound, a cache loaded. Until then `/readyz` is 503 and systemd has not

@@ -308,7 +308,27 @@ fn build(
                 }
             })
         }
+        // Serves `hello from <pid>` on the `[listen]` socket `http` to each connection.
+        "listen" => daemon.with_subsystem(greeter {}),
         other => panic!("unknown scenario {other:?}"),
+    }
+}
+
+/// Answers every connection on the `http` listener with one line.
+#[proc_daemon::subsystem]
+async fn greeter(context: proc_daemon::Context) -> proc_daemon::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+    let listener = context.tcp_listener("http")?;
+    println!("greeter: listening on {}", listener.local_addr()?);
+    loop {
+        tokio::select! {
+            () = context.shutdown().cancelled() => return Ok(()),
+            accepted = listener.accept() => {
+                let (mut stream, _) = accepted?;
+                let line = format!("hello from {}\n", std::process::id());
+                stream.write_all(line.as_bytes()).await?;
+            }
+        }
     }
 }
 
