@@ -379,6 +379,19 @@ fn isolate_environment(command: &mut Command) {
     }
 }
 
+/// A command running a copy of `program` as `nobody` (uid and gid 65534), from `dir`: the
+/// copy, because the original may sit where another user cannot reach it (a checkout under
+/// `/root`). `dir` must be readable by that user.
+#[must_use]
+pub fn as_nobody(program: &str, dir: &Path) -> Command {
+    use std::os::unix::process::CommandExt as _;
+    let copy = dir.join("daemon-as-nobody");
+    std::fs::copy(program, &copy).unwrap();
+    let mut command = Command::new(copy);
+    command.current_dir(dir).uid(65_534).gid(65_534);
+    command
+}
+
 /// A fresh, empty directory for one test.
 #[must_use]
 pub fn scratch_dir(test: &str) -> std::path::PathBuf {

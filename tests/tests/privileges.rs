@@ -3,7 +3,6 @@
 //! when the drop cannot be done.
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use tests::{Exit, Process, runs_as_root, scratch_dir};
 
@@ -112,20 +111,11 @@ fn a_daemon_not_started_as_root_is_refused_the_drop() {
     }
     let dir = scratch_dir("privileges-not-root");
     std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o755)).unwrap();
-    // The fixture binary may sit where another user cannot reach it (a checkout under /root).
-    let program = dir.join("fixture");
-    std::fs::copy(FIXTURE, &program).unwrap();
-    let mut daemon = {
-        use std::os::unix::process::CommandExt as _;
-        let mut command = Command::new(&program);
-        command
-            .args(["idle", "count=1"])
-            .env("DAEMON_PROCESS_USER", "root")
-            .current_dir(&dir)
-            .uid(65_534)
-            .gid(65_534);
-        Process::spawn(command)
-    };
+    let mut command = tests::as_nobody(FIXTURE, &dir);
+    command
+        .args(["idle", "count=1"])
+        .env("DAEMON_PROCESS_USER", "root");
+    let mut daemon = Process::spawn(command);
     assert_eq!(
         daemon.wait_exit(),
         Exit::Code(78),
