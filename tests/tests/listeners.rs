@@ -98,10 +98,17 @@ fn under_socket_activation_the_inherited_socket_is_taken_by_name() {
         .env("DAEMON_CONFIG", &config)
         .env("LISTEN_FDS", "1")
         .env("LISTEN_FDNAMES", "http");
-    // SAFETY: dup2 is async-signal-safe; the duplicate on fd 3 has no close-on-exec flag.
+    // SAFETY: dup2 and fcntl are async-signal-safe. The duplicate on fd 3 has no close-on-exec
+    // flag; but when the socket already is fd 3, dup2 does nothing and the flag must be
+    // cleared by hand, or exec closes it.
     unsafe {
         command.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
+            let done = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if done < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
