@@ -97,7 +97,8 @@ fn under_socket_activation_the_inherited_socket_is_taken_by_name() {
         .args(["-c", "LISTEN_PID=$$ exec \"$0\" listen", FIXTURE])
         .env("DAEMON_CONFIG", &config)
         .env("LISTEN_FDS", "1")
-        .env("LISTEN_FDNAMES", "http");
+        .env("LISTEN_FDNAMES", "http")
+        .env("FIXTURE_SHOW_CHILD_ENV", "1");
     // SAFETY: dup2 and fcntl are async-signal-safe. The duplicate on fd 3 has no close-on-exec
     // flag; but when the socket already is fd 3, dup2 does nothing and the flag must be
     // cleared by hand, or exec closes it.
@@ -119,6 +120,8 @@ fn under_socket_activation_the_inherited_socket_is_taken_by_name() {
         "listener `http`: taken from systemd's socket activation (fd 3) instead of binding",
     );
     daemon.wait_for(&format!("greeter: listening on {address}"));
+    // Taken and removed from the environment: a process the daemon starts does not see them.
+    daemon.wait_for("child sees LISTEN_PID=[] LISTEN_FDS=[]");
     drop(socket);
     assert_eq!(greeting(&address), format!("hello from {}", daemon.pid()));
     daemon.signal(libc::SIGTERM);

@@ -134,6 +134,9 @@ impl Launcher {
         F: FnOnce(DaemonBuilder) -> Fut,
         Fut: Future<Output = Result<DaemonBuilder>>,
     {
+        // First, while `main` is (normally) the only thread: socket activation's variables are
+        // read and removed before anything could start a process that inherits them.
+        listeners::take_activation_environment();
         if let Err(err) = signal::install() {
             return self.fail(&Error::from(err));
         }

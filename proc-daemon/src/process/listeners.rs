@@ -10,6 +10,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use crate::{Config, Error, Result};
 
@@ -89,9 +90,48 @@ impl Listeners {
     }
 }
 
-/// Sockets systemd passed to this process, by name (`LISTEN_FDNAMES`; unnamed ones are
-/// `unknown`, as systemd names them).
+/// What systemd's socket activation passed, read (and removed from the environment) by the
+/// launcher before any thread started.
+static INHERITED: OnceLock<HashMap<String, RawFd>> = OnceLock::new();
+
+/// Reads the socket-activation variables once and, while this is the process's only thread,
+/// removes them from the environment, so that the processes the daemon starts do not take the
+/// sockets for theirs. (With other threads running, removing a variable could race their reads
+/// of the environment; the variables are then left, as they are off Linux, where the thread
+/// count is not read.)
+pub(crate) fn take_activation_environment() {
+    let found = activated_from_environment();
+    if std::env::var_os("LISTEN_PID").is_some() && only_thread() {
+        for variable in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+            // SAFETY: this is the process's only thread, so nothing reads the environment
+            // meanwhile.
+            unsafe { std::env::remove_var(variable) };
+        }
+    }
+    let _ = INHERITED.set(found);
+}
+
+/// Whether this is the process's only thread (`Threads:` in `/proc/self/status`).
+fn only_thread() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .any(|line| line.split_whitespace().eq(["Threads:", "1"]))
+    })
+}
+
+/// Sockets systemd passed to this process, by name: as the launcher took them, or from the
+/// environment (a daemon run without the launcher).
 fn activated() -> HashMap<String, RawFd> {
+    INHERITED
+        .get()
+        .cloned()
+        .unwrap_or_else(activated_from_environment)
+}
+
+/// `LISTEN_FDS` descriptors from fd 3, by `LISTEN_FDNAMES` (unnamed ones are `unknown`, as
+/// systemd names them), if `LISTEN_PID` is this process.
+fn activated_from_environment() -> HashMap<String, RawFd> {
     let ours = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|pid| pid.parse::<u32>().ok())

@@ -320,6 +320,16 @@ async fn greeter(context: proc_daemon::Context) -> proc_daemon::Result<()> {
     use tokio::io::AsyncWriteExt as _;
     let listener = context.tcp_listener("http")?;
     println!("greeter: listening on {}", listener.local_addr()?);
+    if std::env::var_os("FIXTURE_SHOW_CHILD_ENV").is_some() {
+        // What a process the daemon starts inherits of socket activation.
+        let child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "echo \"child sees LISTEN_PID=[$LISTEN_PID] LISTEN_FDS=[$LISTEN_FDS]\"",
+            ])
+            .output()?;
+        print!("{}", String::from_utf8_lossy(&child.stdout));
+    }
     loop {
         tokio::select! {
             () = context.shutdown().cancelled() => return Ok(()),
