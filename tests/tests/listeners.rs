@@ -37,10 +37,11 @@ fn a_configured_listener_is_bound_before_set_up_and_served_by_a_subsystem() {
     let line = daemon.wait_for("greeter: listening on ");
     let address = line.rsplit(' ').next().unwrap().to_owned();
     assert!(bound.ends_with(&address), "{bound} / {address}");
-    // Bound before the set-up body ran.
+    // Bound before the set-up body ran (both lines on standard error, so in order).
+    daemon.wait_for("fixture set-up begins");
     let position = |needle: &str| daemon.output().iter().position(|l| l.contains(needle));
     assert!(
-        position("listener `http` on") < position("setup: starting"),
+        position("listener `http` on") < position("fixture set-up begins"),
         "{}",
         daemon.transcript()
     );

@@ -28,6 +28,8 @@ fn main() -> ExitCode {
         .env_prefix(prefix)
         .run(move |daemon| async move {
             println!("setup: starting");
+            // The same moment on standard error, for order checks against the daemon's logs.
+            tracing::info!("fixture set-up begins");
             if let Some(ms) = options.get("setup_ms") {
                 // Slow start-up: signals must still be handled while this runs.
                 tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
