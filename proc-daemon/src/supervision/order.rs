@@ -1,17 +1,12 @@
 //! Dependency order at run time (`after = [...]`): a subsystem's run waits until what it runs
 //! after is ready; a restart of a dependency restarts what runs after it, once it is ready
-//! again; and the stop goes the other way, dependents first, each with its own budget counted
-//! from the start of its own stop.
+//! again. (The stop, which goes the other way, is `stop::stop_in_order`.)
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::time::Instant;
-use tokio_util::task::TaskTracker;
-
-use crate::state::{Dependencies, Shared, SubsystemEntry};
+use crate::state::{Shared, SubsystemEntry};
 use crate::{ShutdownHandle, SubsystemState};
 
 /// The handle of `index`'s next run: in a start order, the one the order cancels; otherwise
@@ -148,84 +143,12 @@ pub(crate) fn restart_dependents(shared: &Shared, index: usize) {
     }
 }
 
-/// The stop in dependency order: a subsystem's handle is cancelled once everything that runs
-/// after it has ended, and it is aborted when its own budget, counted from then, runs out. The
-/// force and kill deadlines (the watchdog's) bound the whole sequence. Returns the aborted
-/// subsystems' names, each in backquotes.
-pub(crate) async fn stop_in_order(
-    shared: &Shared,
-    order: &Dependencies,
-    tracker: &TaskTracker,
-    t0: Instant,
-    budget_of: impl Fn(&SubsystemEntry) -> Duration,
-) -> Vec<String> {
-    let entries = shared.entries();
-    let mut overrun = Vec::new();
-    loop {
-        let changed = order.changed.notified();
-        tokio::pin!(changed);
-        changed.as_mut().enable();
-        for (index, entry) in order.covered(entries).enumerate() {
-            let dependents_done = order
-                .before(index)
-                .iter()
-                .all(|&dependent| entries[dependent].has_exited());
-            if dependents_done && order.begin_stop(index) {
-                if !order.before(index).is_empty() {
-                    tracing::debug!(
-                        subsystem = entry.name(),
-                        "what runs after `{}` has stopped; stopping it",
-                        entry.name()
-                    );
-                }
-                entry.mark_stopping(&shared.events);
-            }
-        }
-        if entries.iter().all(SubsystemEntry::has_exited) {
-            break;
-        }
-        let now = Instant::now();
-        let mut next_deadline: Option<Instant> = None;
-        for (index, entry) in entries.iter().enumerate() {
-            // Added at run time, outside the order: stopping since `t0`, with the daemon.
-            let since = if order.covers(index) {
-                match order.stopping_since(index) {
-                    Some(since) => since,
-                    None => continue,
-                }
-            } else {
-                t0
-            };
-            if entry.has_exited() {
-                continue;
-            }
-            let budget = budget_of(entry);
-            let deadline = since + budget;
-            if deadline > now {
-                next_deadline = Some(next_deadline.map_or(deadline, |d| d.min(deadline)));
-            } else {
-                overrun.extend(super::stop::abort_overdue(shared, index, budget));
-            }
-        }
-        let sleep = async {
-            match next_deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = changed => {}
-            () = sleep => {}
-            () = tracker.wait() => break,
-        }
-    }
-    tracker.wait().await;
-    overrun
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+    use std::time::Duration;
+
+    use tokio::time::Instant;
 
     use super::*;
     use crate::subsystem::RunFuture;

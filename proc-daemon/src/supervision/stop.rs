@@ -1,7 +1,9 @@
 //! The ordered stop: every running subsystem is marked `Stopping` and every handle cancelled
 //! at `t0` (`lifecycle::begin_shutdown`); each subsystem then has its own budget
 //! (its `shutdown_timeout`, else `shutdown.timeout_ms`), and those still running when theirs
-//! runs out are aborted and named. The force and kill deadlines are the watchdog's.
+//! runs out are aborted and named; in dependency order (`after = [...]`), dependents first,
+//! each budget counted from its own stop (`stop_in_order`). The force and kill deadlines are
+//! the watchdog's.
 
 use std::time::Duration;
 
@@ -9,7 +11,7 @@ use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 use super::lifecycle::request_shutdown;
-use crate::state::{Shared, ShutdownReason, SubsystemEntry};
+use crate::state::{Dependencies, Shared, ShutdownReason, SubsystemEntry};
 use std::sync::Arc;
 
 /// `` (`db` 30s, `api` 2s)`` for the subsystems with a budget of their own.
@@ -86,7 +88,7 @@ pub(crate) async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Ve
         }
     );
     if let Some(order) = ordered {
-        return super::order::stop_in_order(shared, order, tracker, t0, budget_of).await;
+        return stop_in_order(shared, order, tracker, t0, budget_of).await;
     }
 
     let mut overrun = Vec::new();
@@ -101,6 +103,81 @@ pub(crate) async fn shut_down(shared: &Arc<Shared>, tracker: &TaskTracker) -> Ve
             if budget_of(entry) <= budget {
                 overrun.extend(abort_overdue(shared, index, budget));
             }
+        }
+    }
+    tracker.wait().await;
+    overrun
+}
+
+/// The stop in dependency order: a subsystem's handle is cancelled once everything that runs
+/// after it has ended, and it is aborted when its own budget, counted from then, runs out. The
+/// force and kill deadlines (the watchdog's) bound the whole sequence. Returns the aborted
+/// subsystems' names, each in backquotes.
+pub(crate) async fn stop_in_order(
+    shared: &Shared,
+    order: &Dependencies,
+    tracker: &TaskTracker,
+    t0: Instant,
+    budget_of: impl Fn(&SubsystemEntry) -> Duration,
+) -> Vec<String> {
+    let entries = shared.entries();
+    let mut overrun = Vec::new();
+    loop {
+        let changed = order.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        for (index, entry) in order.covered(entries).enumerate() {
+            let dependents_done = order
+                .before(index)
+                .iter()
+                .all(|&dependent| entries[dependent].has_exited());
+            if dependents_done && order.begin_stop(index) {
+                if !order.before(index).is_empty() {
+                    tracing::debug!(
+                        subsystem = entry.name(),
+                        "what runs after `{}` has stopped; stopping it",
+                        entry.name()
+                    );
+                }
+                entry.mark_stopping(&shared.events);
+            }
+        }
+        if entries.iter().all(SubsystemEntry::has_exited) {
+            break;
+        }
+        let now = Instant::now();
+        let mut next_deadline: Option<Instant> = None;
+        for (index, entry) in entries.iter().enumerate() {
+            // Added at run time, outside the order: stopping since `t0`, with the daemon.
+            let since = if order.covers(index) {
+                match order.stopping_since(index) {
+                    Some(since) => since,
+                    None => continue,
+                }
+            } else {
+                t0
+            };
+            if entry.has_exited() {
+                continue;
+            }
+            let budget = budget_of(entry);
+            let deadline = since + budget;
+            if deadline > now {
+                next_deadline = Some(next_deadline.map_or(deadline, |d| d.min(deadline)));
+            } else {
+                overrun.extend(abort_overdue(shared, index, budget));
+            }
+        }
+        let sleep = async {
+            match next_deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = changed => {}
+            () = sleep => {}
+            () = tracker.wait() => break,
         }
     }
     tracker.wait().await;
