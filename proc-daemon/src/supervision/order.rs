@@ -211,6 +211,14 @@ mod tests {
         }
     }
 
+    fn slow_start(log: &Log, fail_first_run_after: Option<Duration>) -> SlowStart {
+        SlowStart {
+            log: log.clone(),
+            runs: Arc::default(),
+            fail_first_run_after,
+        }
+    }
+
     /// Runs after `db` (restarting with it when `rejoins`); takes 500 ms to clean up once
     /// cancelled.
     fn api(log: &Log, rejoins: bool) -> impl Subsystem {
@@ -246,11 +254,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_dependent_starts_once_its_dependency_is_ready_and_stops_before_it() {
         let log: Log = Arc::default();
-        let db = SlowStart {
-            log: log.clone(),
-            runs: Arc::default(),
-            fail_first_run_after: None,
-        };
+        let db = slow_start(&log, None);
         // Listed first, so that order comes from `after`, not from the list.
         let builder = Daemon::builder(Config::default())
             .with_subsystem(api(&log, true))
@@ -285,11 +289,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_dependency_restart_restarts_its_dependents_after_it_is_ready() {
         let log: Log = Arc::default();
-        let db = SlowStart {
-            log: log.clone(),
-            runs: Arc::default(),
-            fail_first_run_after: Some(Duration::from_secs(5)),
-        };
+        let db = slow_start(&log, Some(Duration::from_secs(5)));
         let builder = Daemon::builder(Config::default())
             .with_subsystem(db)
             .with_subsystem(api(&log, true));
@@ -307,11 +307,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_dependent_that_keeps_running_is_left_alone() {
         let log: Log = Arc::default();
-        let db = SlowStart {
-            log: log.clone(),
-            runs: Arc::default(),
-            fail_first_run_after: Some(Duration::from_secs(5)),
-        };
+        let db = slow_start(&log, Some(Duration::from_secs(5)));
         let builder = Daemon::builder(Config::default())
             .with_subsystem(db)
             .with_subsystem(api(&log, false));
@@ -335,11 +331,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_dependent_past_its_budget_is_aborted_before_the_dependency_stops() {
         let log: Log = Arc::default();
-        let db = SlowStart {
-            log: log.clone(),
-            runs: Arc::default(),
-            fail_first_run_after: None,
-        };
+        let db = slow_start(&log, None);
         let stuck = {
             let log = log.clone();
             SubsystemFn::new("stuck", move |_shutdown| {
