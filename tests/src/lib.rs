@@ -16,6 +16,9 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 enum Event {
     Line(String),
+    /// The process itself ended; processes it started may still hold its output open.
+    Ended(ExitStatus),
+    /// The process ended and all of its output has been read.
     Exited(ExitStatus),
 }
 
@@ -25,6 +28,7 @@ pub struct Process {
     pid: i32,
     events: Receiver<Event>,
     output: Vec<String>,
+    ended: Option<ExitStatus>,
     status: Option<ExitStatus>,
 }
 
@@ -72,6 +76,7 @@ impl Process {
         let pid = i32::try_from(child.id()).unwrap();
         std::thread::spawn(move || {
             let status = child.wait().expect("wait for child");
+            let _ = sender.send(Event::Ended(status));
             // Report the exit only after every line the process wrote has been forwarded.
             for reader in readers {
                 let _ = reader.join();
@@ -82,6 +87,7 @@ impl Process {
             pid,
             events,
             output: Vec::new(),
+            ended: None,
             status: None,
         }
     }
@@ -110,6 +116,10 @@ impl Process {
         {
             Ok(Event::Line(line)) => {
                 self.output.push(line);
+                None
+            }
+            Ok(Event::Ended(status)) => {
+                self.ended = Some(status);
                 None
             }
             Ok(Event::Exited(status)) => {
@@ -183,12 +193,7 @@ impl Process {
             );
             self.receive(deadline);
         }
-        let status = self.status.unwrap();
-        let exit = status.code().map_or_else(
-            || Exit::Signal(std::os::unix::process::ExitStatusExt::signal(&status).unwrap()),
-            Exit::Code,
-        );
-        (exit, start.elapsed())
+        (exit_of(self.status.unwrap()), start.elapsed())
     }
 
     /// Sends `signal` and waits for the process to exit; the time is measured from just before
@@ -201,6 +206,21 @@ impl Process {
         (exit, sent.elapsed())
     }
 
+    /// Waits for the process itself to end — not for processes it started, which may still
+    /// write to its output (an upgrade's new process) — and returns how.
+    pub fn wait_ended(&mut self) -> Exit {
+        let deadline = Instant::now() + PATIENCE;
+        while self.ended.is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "process still running after {PATIENCE:?}; output:\n{}",
+                self.transcript()
+            );
+            self.receive(deadline);
+        }
+        exit_of(self.ended.unwrap())
+    }
+
     /// Waits for the process to exit and returns how.
     pub fn wait_exit(&mut self) -> Exit {
         self.wait_exit_timed(PATIENCE).0
@@ -211,6 +231,7 @@ impl Process {
         while self.status.is_none() {
             match self.events.try_recv() {
                 Ok(Event::Line(line)) => self.output.push(line),
+                Ok(Event::Ended(status)) => self.ended = Some(status),
                 Ok(Event::Exited(status)) => self.status = Some(status),
                 Err(_) => break,
             }
@@ -273,6 +294,47 @@ impl Drop for Process {
         if self.status.is_none() {
             self.signal(libc::SIGKILL);
         }
+    }
+}
+
+fn exit_of(status: ExitStatus) -> Exit {
+    status.code().map_or_else(
+        || Exit::Signal(std::os::unix::process::ExitStatusExt::signal(&status).unwrap()),
+        Exit::Code,
+    )
+}
+
+/// Makes this test process the reaper of orphaned descendants (`PR_SET_CHILD_SUBREAPER`), so
+/// that [`wait_orphan`] can learn how a process a daemon started — and left — ended.
+pub fn adopt_orphans() {
+    // SAFETY: prctl with an integer argument.
+    let done = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    assert_eq!(done, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
+}
+
+/// How the orphan `pid` (adopted by [`adopt_orphans`]) ended; panics after `PATIENCE`.
+#[must_use]
+pub fn wait_orphan(pid: i32) -> Exit {
+    let (sender, ended) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut status = 0;
+        // SAFETY: waitpid on one pid with a valid status pointer.
+        let reaped = unsafe { libc::waitpid(pid, &raw mut status, 0) };
+        let _ = sender.send((reaped, status));
+    });
+    let (reaped, status) = ended
+        .recv_timeout(PATIENCE)
+        .unwrap_or_else(|_| panic!("process {pid} still running after {PATIENCE:?}"));
+    assert_eq!(
+        reaped,
+        pid,
+        "waitpid({pid}): {}",
+        std::io::Error::last_os_error()
+    );
+    if libc::WIFEXITED(status) {
+        Exit::Code(libc::WEXITSTATUS(status))
+    } else {
+        Exit::Signal(libc::WTERMSIG(status))
     }
 }
 

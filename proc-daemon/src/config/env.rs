@@ -145,6 +145,10 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.process.working_directory = (!v.is_empty()).then(|| PathBuf::from(v));
         Ok(())
     }),
+    ("process.upgrade_timeout_ms", |c, v| {
+        c.process.upgrade_timeout_ms = parse_int(v)?;
+        Ok(())
+    }),
     ("hot_reload", |c, v| {
         c.hot_reload = parse_bool(v)?;
         Ok(())
@@ -357,6 +361,7 @@ mod tests {
             "process.group",
             "process.umask",
             "process.working_directory",
+            "process.upgrade_timeout_ms",
             "monitoring.health_checks",
             "monitoring.health_check_interval_ms",
             "monitoring.health_check_failures",

@@ -48,6 +48,7 @@
 //! group = "my-daemon"     # default: the user's primary group
 //! umask = "0027"          # default: inherited
 //! working_directory = "/var/lib/my-daemon"
+//! upgrade_timeout_ms = 60000  # `ctl upgrade` / SIGUSR2: how long the new process may take to be ready
 //!
 //! [listen]            # named sockets for subsystems: context.tcp_listener("http")
 //! http = "127.0.0.1:8080"
@@ -322,7 +323,7 @@ impl IpcConfig {
 /// let config: proc_daemon::Config = toml::from_str("[process]\nmax_open_files = 65536").unwrap();
 /// assert_eq!(config.process.max_open_files, Some(65536));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct ProcessConfig {
@@ -348,6 +349,33 @@ pub struct ProcessConfig {
     /// relative configuration path is remembered as absolute, so reloads still find it).
     /// None (default): inherited.
     pub working_directory: Option<PathBuf>,
+    /// How long an upgrade's new process (`ctl upgrade`, SIGUSR2) may take to become ready
+    /// before it is killed and the old process carries on (default 60 000).
+    pub upgrade_timeout_ms: u64,
+}
+
+impl Default for ProcessConfig {
+    fn default() -> Self {
+        Self {
+            max_open_files: None,
+            user: None,
+            group: None,
+            umask: None,
+            working_directory: None,
+            upgrade_timeout_ms: DEFAULT_UPGRADE_TIMEOUT_MS,
+        }
+    }
+}
+
+/// The default `process.upgrade_timeout_ms`.
+const DEFAULT_UPGRADE_TIMEOUT_MS: u64 = 60_000;
+
+impl ProcessConfig {
+    /// `upgrade_timeout_ms` as a duration.
+    #[must_use]
+    pub const fn upgrade_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.upgrade_timeout_ms)
+    }
 }
 
 /// `[admin]`.

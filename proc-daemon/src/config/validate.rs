@@ -32,6 +32,10 @@ impl Config {
                 "monitoring.metrics_interval_ms",
                 self.monitoring.metrics_interval_ms,
             ),
+            (
+                "process.upgrade_timeout_ms",
+                self.process.upgrade_timeout_ms,
+            ),
         ] {
             if value > MAX_DURATION_MS {
                 return Err(Error::config(format!(
@@ -42,6 +46,11 @@ impl Config {
         if s.timeout_ms == 0 {
             return Err(Error::config(
                 "shutdown.timeout_ms must be greater than 0 (subsystems need time to stop)",
+            ));
+        }
+        if self.process.upgrade_timeout_ms == 0 {
+            return Err(Error::config(
+                "process.upgrade_timeout_ms must be greater than 0 (an upgrade's new process needs time to start)",
             ));
         }
         if s.force_timeout_ms < s.timeout_ms {

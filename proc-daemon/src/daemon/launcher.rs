@@ -11,7 +11,7 @@ use crate::config::{ConfigOrigin, ConfigSource};
 use crate::error::exit_code;
 use crate::process::output::{err_line, out, out_line};
 use crate::process::runtime::build_runtime;
-use crate::process::{cli, limits, listeners, logging, privileges, signal};
+use crate::process::{cli, inherited, limits, listeners, logging, privileges, signal, upgrade};
 use crate::subsystem::provided::collect_provided;
 use crate::supervision::run::panic_message;
 use crate::{Config, Daemon, DaemonBuilder, Error, Result};
@@ -134,9 +134,11 @@ impl Launcher {
         F: FnOnce(DaemonBuilder) -> Fut,
         Fut: Future<Output = Result<DaemonBuilder>>,
     {
-        // First, while `main` is (normally) the only thread: socket activation's variables are
-        // read and removed before anything could start a process that inherits them.
-        listeners::take_activation_environment();
+        // First, while `main` is (normally) the only thread: socket activation's and an
+        // upgrade's variables are read and removed before anything could start a process that
+        // inherits them; and where this process was started from, for its own upgrades.
+        inherited::take_from_environment();
+        upgrade::remember_invocation();
         if let Err(err) = signal::install() {
             return self.fail(&Error::from(err));
         }
@@ -316,7 +318,12 @@ impl Launcher {
                 ));
                 return ExitCode::from(exit_code::FAILURE);
             }
-            match crate::ipc::request(&socket, command) {
+            let patience = if command.trim() == "upgrade" {
+                config.process.upgrade_timeout() + std::time::Duration::from_secs(10)
+            } else {
+                std::time::Duration::from_secs(10)
+            };
+            match crate::ipc::request_within(&socket, command, patience) {
                 Ok(answer) if answer.starts_with("error:") => {
                     err_line(&format!("{}: {answer}", self.display_name()));
                     ExitCode::from(exit_code::FAILURE)

@@ -230,7 +230,7 @@ impl DaemonBuilder {
     /// before any set-up side effect (a migration, an announcement); `run` keeps the lock.
     pub(crate) fn lock_pid_file(&mut self) -> Result<()> {
         if let Some(path) = &self.pid_file {
-            self.locked_pid_file = Some(PidFile::acquire(path)?);
+            self.locked_pid_file = Some(PidFile::acquire_or_passed_on(path)?);
         }
         Ok(())
     }

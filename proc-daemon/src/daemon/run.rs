@@ -69,11 +69,20 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
     crate::process::scheduler::apply_process_hints(&shared.config.get());
     crate::process::tuning::apply(&shared);
     crate::process::limits::apply(&shared.config.get())?;
-    // The lock taken before set-up, unless set-up chose another PID file.
-    let _pid_file = match (locked_pid_file, pid_file) {
+    // The lock taken before set-up, unless set-up chose another PID file. Kept by the handover
+    // (an upgrade passes it on) and released when this function returns.
+    let pid_file = match (locked_pid_file, pid_file) {
         (Some(locked), Some(path)) if locked.path() == path => Some(locked),
-        (_, path) => path.map(PidFile::acquire).transpose()?,
+        (_, path) => path
+            .as_deref()
+            .map(PidFile::acquire_or_passed_on)
+            .transpose()?,
     };
+    let _release_pid_file = ReleasePidFile(&shared);
+    if let Some(pid_file) = pid_file {
+        shared.handover.keep_pid_file(pid_file);
+    }
+    shared.handover.expect_parent();
     // The PID file and the log file are open: nothing after this needs root (a no-op when the
     // launcher dropped privileges already).
     if !in_process {
@@ -110,6 +119,16 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
             None
         }
     };
+
+    // The sockets are kept by systemd across `systemctl restart` (with FileDescriptorStoreMax=).
+    if let Some(listeners) = shared
+        .provided()
+        .get::<crate::process::listeners::Listeners>()
+    {
+        systemd::store_listeners(listeners.descriptors());
+    }
+    // What an upgraded-from daemon passed and nothing took (a `[listen]` entry since removed).
+    crate::process::inherited::close_unclaimed();
 
     let tracker = TaskTracker::new();
     let aborts = start_subsystems(&shared, &tracker);
@@ -166,6 +185,16 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         shared.config.get(),
         shared.statuses(),
     ))
+}
+
+/// Releases the PID file when the run ends, however it ends: removed, unless an upgrade handed
+/// it on.
+struct ReleasePidFile<'a>(&'a Shared);
+
+impl Drop for ReleasePidFile<'_> {
+    fn drop(&mut self) {
+        self.0.handover.release_pid_file();
+    }
 }
 
 /// `metrics` crate macros record into the daemon's collector (with `enable_metrics`), and

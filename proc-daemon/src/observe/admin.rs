@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::os::fd::AsFd as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,11 +38,16 @@ impl Drop for AdminServer {
     }
 }
 
-/// Binds `bind` and serves until shutdown starts.
+/// Binds `bind` (or takes the socket the daemon this process upgrades listened on there) and
+/// serves until shutdown starts.
 pub(crate) async fn start(bind: SocketAddr, shared: Arc<Shared>) -> Result<AdminServer> {
-    let listener = TcpListener::bind(bind)
-        .await
-        .map_err(|err| Error::other(format!("admin endpoint: cannot listen on {bind}: {err}")))?;
+    let listener = match passed_on(bind) {
+        Some(listener) => listener,
+        None => TcpListener::bind(bind).await.map_err(|err| {
+            Error::other(format!("admin endpoint: cannot listen on {bind}: {err}"))
+        })?,
+    };
+    shared.handover.offer("admin".to_owned(), listener.as_fd());
     let local = listener.local_addr()?;
     if local.ip().is_loopback() {
         tracing::info!("admin endpoint listening on http://{local}");
@@ -53,6 +59,25 @@ pub(crate) async fn start(bind: SocketAddr, shared: Arc<Shared>) -> Result<Admin
     Ok(AdminServer {
         accept: tokio::spawn(accept(listener, shared)),
     })
+}
+
+/// The admin socket an upgraded-from daemon passed on, if it listens where `bind` says (any
+/// port, for port 0).
+fn passed_on(bind: SocketAddr) -> Option<TcpListener> {
+    let (_, fd) = crate::process::inherited::take("admin")?;
+    let listener = std::net::TcpListener::from(fd);
+    let local = listener.local_addr().ok()?;
+    let same = local.ip() == bind.ip() && (bind.port() == 0 || local.port() == bind.port());
+    if !same {
+        tracing::info!(
+            "admin endpoint: the upgraded daemon's socket listens on {local}, not {bind}; binding anew"
+        );
+        return None;
+    }
+    listener.set_nonblocking(true).ok()?;
+    let listener = TcpListener::from_std(listener).ok()?;
+    tracing::info!("admin endpoint: taken from the daemon this process upgrades");
+    Some(listener)
 }
 
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {

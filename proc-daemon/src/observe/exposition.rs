@@ -1,6 +1,6 @@
 //! The daemon's built-in metrics in Prometheus text format 0.0.4: every subsystem's state,
-//! restarts, panics and failed health checks; reloads by result; readiness, uptime; and the
-//! process collector's `process_*` series read from `/proc`.
+//! restarts, panics and failed health checks; reloads by result; upgrades by outcome;
+//! readiness, uptime; and the process collector's `process_*` series read from `/proc`.
 
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -103,6 +103,23 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, ready: bool) -> String {
         out,
         "proc_daemon_config_reload_seconds {}",
         reloads.last_duration.as_secs_f64()
+    );
+    let upgrades = shared.handover.counts();
+    family(
+        &mut out,
+        "proc_daemon_upgrades_total",
+        "counter",
+        "Upgrades to a new process (ctl upgrade, SIGUSR2) by outcome.",
+    );
+    let _ = writeln!(
+        out,
+        "proc_daemon_upgrades_total{{outcome=\"succeeded\"}} {}",
+        upgrades.succeeded
+    );
+    let _ = writeln!(
+        out,
+        "proc_daemon_upgrades_total{{outcome=\"failed\"}} {}",
+        upgrades.failed
     );
     family(
         &mut out,

@@ -6,6 +6,7 @@
 //! | `status` | the daemon's status as one line of JSON (what `/status` shows) |
 //! | `health` | `ready`, or `not ready: <reason>` |
 //! | `reload` | `ok: configuration reloaded`, or `error: <file:line:col: problem>` |
+//! | `upgrade` | `ok: upgraded; pid N serves now` once the new process is ready (then this one stops gracefully), or `error: upgrade failed: <why>` |
 //! | `stop` | `ok: stopping`, then a graceful shutdown |
 //!
 //! Anything else gets `error: ...` naming the commands. The socket is created with mode 0600;
@@ -24,6 +25,7 @@
 //! ```
 
 use std::io::{Read, Write};
+use std::os::fd::AsFd as _;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,7 +48,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 const DRAIN_LIMIT: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
-const COMMANDS: &str = "status, health, reload, stop, stop-subsystem NAME";
+const COMMANDS: &str = "status, health, reload, upgrade, stop, stop-subsystem NAME";
 
 /// Sends `command` to the daemon listening on `socket` and returns its answer (one line,
 /// without the newline).
@@ -56,6 +58,16 @@ const COMMANDS: &str = "status, health, reload, stop, stop-subsystem NAME";
 /// served by a process of another user (not root), it did not answer within 10 s, or it closed
 /// the connection without answering (`UnexpectedEof`: it ended meanwhile).
 pub fn request(socket: &Path, command: &str) -> std::io::Result<String> {
+    request_within(socket, command, CLIENT_TIMEOUT)
+}
+
+/// [`request`], waiting up to `patience` for the answer (an upgrade takes as long as the new
+/// process needs to be ready).
+pub(crate) fn request_within(
+    socket: &Path,
+    command: &str,
+    patience: Duration,
+) -> std::io::Result<String> {
     let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
     // Whoever could replace the socket could read our command and answer "ok": only a
     // server run by this user or by root is told anything.
@@ -69,7 +81,7 @@ pub fn request(socket: &Path, command: &str) -> std::io::Result<String> {
             ),
         ));
     }
-    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.set_read_timeout(Some(patience))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     stream.write_all(command.trim().as_bytes())?;
     stream.write_all(b"\n")?;
@@ -94,13 +106,15 @@ pub(crate) struct IpcServer {
     accept: tokio::task::JoinHandle<()>,
     path: PathBuf,
     inode: u64,
+    shared: Arc<Shared>,
 }
 
 impl Drop for IpcServer {
     fn drop(&mut self) {
         self.accept.abort();
-        // Only our own socket: a newer daemon may have replaced a file we no longer own.
-        if inode_of(&self.path) == Some(self.inode) {
+        // Only our own socket: a newer daemon may have replaced a file we no longer own, or
+        // serve this very socket after an upgrade.
+        if !self.shared.handover.handed_off() && inode_of(&self.path) == Some(self.inode) {
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -111,8 +125,23 @@ fn inode_of(path: &Path) -> Option<u64> {
     std::fs::symlink_metadata(path).ok().map(|m| m.ino())
 }
 
-/// Binds the socket at `path` (replacing a stale one) and serves until shutdown starts.
+/// Binds the socket at `path` (replacing a stale one; or takes the one the daemon this process
+/// upgrades served there) and serves until shutdown starts.
 pub(crate) fn start(path: PathBuf, shared: Arc<Shared>) -> Result<IpcServer> {
+    if let Some(listener) = passed_on(&path) {
+        shared.handover.offer(passed_name(&path), listener.as_fd());
+        tracing::info!(
+            "control socket {}: taken from the daemon this process upgrades",
+            path.display()
+        );
+        let inode = inode_of(&path).unwrap_or_default();
+        return Ok(IpcServer {
+            accept: tokio::spawn(accept(listener, shared.clone())),
+            path,
+            inode,
+            shared,
+        });
+    }
     let fail = |problem: String| Error::other(format!("ipc socket {}: {problem}", path.display()));
     if path.parent() == Some(crate::IpcConfig::private_fallback_dir().as_path()) {
         socket_file::ensure_private_directory(&crate::IpcConfig::private_fallback_dir())
@@ -145,13 +174,30 @@ pub(crate) fn start(path: PathBuf, shared: Arc<Shared>) -> Result<IpcServer> {
             UnixListener::from_std(listener)
         })
         .map_err(|e| fail(format!("cannot listen: {e}")))?;
+    shared.handover.offer(passed_name(&path), listener.as_fd());
     let inode = inode_of(&path).unwrap_or_default();
     tracing::info!("control socket listening on {}", path.display());
     Ok(IpcServer {
-        accept: tokio::spawn(accept(listener, shared)),
+        accept: tokio::spawn(accept(listener, shared.clone())),
         path,
         inode,
+        shared,
     })
+}
+
+/// What an upgrade passes the control socket at `path` as: by path, so that a new process
+/// configured with another path binds that instead. (The socket's own address is the private
+/// name it was bound under before it was moved into place.)
+fn passed_name(path: &Path) -> String {
+    format!("ipc {}", path.display())
+}
+
+/// The control socket an upgraded-from daemon passed on, if it served `path`.
+fn passed_on(path: &Path) -> Option<UnixListener> {
+    let (_, fd) = crate::process::inherited::take(&passed_name(path))?;
+    let listener = std::os::unix::net::UnixListener::from(fd);
+    listener.set_nonblocking(true).ok()?;
+    UnixListener::from_std(listener).ok()
 }
 
 async fn accept(listener: UnixListener, shared: Arc<Shared>) {
@@ -285,6 +331,17 @@ async fn answer(line: &[u8], shared: &Arc<Shared>) -> String {
                 Ok(Ok(())) => "ok: configuration reloaded".to_owned(),
                 Ok(Err(err)) => format!("error: {}", reason(&err)),
                 Err(_) => "error: the reload did not finish".to_owned(),
+            }
+        }
+        "upgrade" => {
+            let (reply, outcome) = tokio::sync::oneshot::channel();
+            crate::process::upgrade::start(shared, "ctl upgrade", move |outcome| {
+                let _ = reply.send(outcome);
+            });
+            match outcome.await {
+                Ok(Ok(pid)) => format!("ok: upgraded; pid {pid} serves now"),
+                Ok(Err(reason)) => format!("error: upgrade failed: {reason}"),
+                Err(_) => "error: the upgrade's outcome is unknown".to_owned(),
             }
         }
         "stop" => {

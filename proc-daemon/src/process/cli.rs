@@ -42,7 +42,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
             .next()
             .and_then(|c| c.into_string().ok())
             .ok_or_else(|| {
-                "ctl needs a command: status, health, reload, stop or stop-subsystem NAME"
+                "ctl needs a command: status, health, reload, upgrade, stop or stop-subsystem NAME"
                     .to_owned()
             })?;
         if command == "stop-subsystem" {
@@ -87,7 +87,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
 /// The `--help` text (`ctl` only where the control socket is built in).
 pub(crate) fn usage(name: &str, env_prefix: &str) -> String {
     let ctl = if cfg!(feature = "ipc") {
-        format!("       {name} ctl status|health|reload|stop|stop-subsystem NAME [--config PATH]\n")
+        format!(
+            "       {name} ctl status|health|reload|upgrade|stop|stop-subsystem NAME [--config PATH]\n"
+        )
     } else {
         String::new()
     };
@@ -146,7 +148,7 @@ mod tests {
         assert_eq!(cli.config, Some("d.toml".into()));
         assert_eq!(
             parse_strs(&["ctl"]).unwrap_err(),
-            "ctl needs a command: status, health, reload, stop or stop-subsystem NAME"
+            "ctl needs a command: status, health, reload, upgrade, stop or stop-subsystem NAME"
         );
         let cli = parse_strs(&["ctl", "stop-subsystem", "tenant-7", "--config", "d.toml"]).unwrap();
         assert_eq!(

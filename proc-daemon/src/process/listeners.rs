@@ -1,17 +1,18 @@
 //! `[listen]`: named listening sockets, a runtime service. Bound before the set-up body (so a
 //! port below 1024 is bound while the daemon is still root, and a bad address is a start-up
 //! error), or taken by name from systemd's socket activation (`LISTEN_PID`, `LISTEN_FDS`,
-//! `LISTEN_FDNAMES`). The daemon keeps them for its whole life; each run of a subsystem gets
-//! its own duplicate (`Context::tcp_listener`), so a restarted subsystem listens again on the
-//! same socket and no connection queued meanwhile is lost.
+//! `LISTEN_FDNAMES`), or from the daemon this process upgrades (see `upgrade`). The daemon
+//! keeps them for its whole life; each run of a subsystem gets its own duplicate
+//! (`Context::tcp_listener`), so a restarted subsystem listens again on the same socket and no
+//! connection queued meanwhile is lost.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
+use crate::process::inherited;
 use crate::{Config, Error, Result};
 
 /// What a `[listen]` entry names.
@@ -76,6 +77,18 @@ impl Listeners {
         }
     }
 
+    /// Every listener's descriptor, by name: what an upgrade passes on and systemd's fd store
+    /// keeps.
+    pub(crate) fn descriptors(&self) -> impl Iterator<Item = (&str, BorrowedFd<'_>)> {
+        self.named.iter().map(|(name, listener)| {
+            let fd = match listener {
+                Listener::Tcp(socket) => socket.as_fd(),
+                Listener::Unix(socket) => socket.as_fd(),
+            };
+            (name.as_str(), fd)
+        })
+    }
+
     fn unknown(&self, name: &str) -> Error {
         let mut names: Vec<&str> = self.named.keys().map(String::as_str).collect();
         names.sort_unstable();
@@ -90,69 +103,6 @@ impl Listeners {
     }
 }
 
-/// What systemd's socket activation passed, read (and removed from the environment) by the
-/// launcher before any thread started.
-static INHERITED: OnceLock<HashMap<String, RawFd>> = OnceLock::new();
-
-/// Reads the socket-activation variables once and, while this is the process's only thread,
-/// removes them from the environment, so that the processes the daemon starts do not take the
-/// sockets for theirs. (With other threads running, removing a variable could race their reads
-/// of the environment; the variables are then left, as they are off Linux, where the thread
-/// count is not read.)
-pub(crate) fn take_activation_environment() {
-    let found = activated_from_environment();
-    if std::env::var_os("LISTEN_PID").is_some() && only_thread() {
-        for variable in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
-            // SAFETY: this is the process's only thread, so nothing reads the environment
-            // meanwhile.
-            unsafe { std::env::remove_var(variable) };
-        }
-    }
-    let _ = INHERITED.set(found);
-}
-
-/// Whether this is the process's only thread (`Threads:` in `/proc/self/status`).
-fn only_thread() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .any(|line| line.split_whitespace().eq(["Threads:", "1"]))
-    })
-}
-
-/// Sockets systemd passed to this process, by name: as the launcher took them, or from the
-/// environment (a daemon run without the launcher).
-fn activated() -> HashMap<String, RawFd> {
-    INHERITED
-        .get()
-        .cloned()
-        .unwrap_or_else(activated_from_environment)
-}
-
-/// `LISTEN_FDS` descriptors from fd 3, by `LISTEN_FDNAMES` (unnamed ones are `unknown`, as
-/// systemd names them), if `LISTEN_PID` is this process.
-fn activated_from_environment() -> HashMap<String, RawFd> {
-    let ours = std::env::var("LISTEN_PID")
-        .ok()
-        .and_then(|pid| pid.parse::<u32>().ok())
-        .is_some_and(|pid| pid == std::process::id());
-    let count: RawFd = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    if !ours || count <= 0 {
-        return HashMap::new();
-    }
-    let names = std::env::var("LISTEN_FDNAMES").unwrap_or_default();
-    let mut names = names.split(':');
-    (0..count)
-        .map(|i| {
-            let name = names.next().filter(|n| !n.is_empty()).unwrap_or("unknown");
-            (name.to_owned(), 3 + i)
-        })
-        .collect()
-}
-
 /// The socket family of `fd`, if it is a socket.
 fn family(fd: RawFd) -> Option<libc::sa_family_t> {
     // SAFETY: all-zero is a valid sockaddr_storage for getsockname to fill.
@@ -164,34 +114,40 @@ fn family(fd: RawFd) -> Option<libc::sa_family_t> {
     ok.then_some(address.ss_family)
 }
 
+/// Who passed the inherited descriptors, for messages.
+fn giver() -> String {
+    match inherited::upgrading_from() {
+        Some(parent) => format!("the daemon this process upgrades (pid {parent})"),
+        None => "systemd".to_owned(),
+    }
+}
+
 /// Takes the inherited socket `fd` for the listener `name`.
-fn adopt(name: &str, fd: RawFd, address: &Address) -> Result<Listener> {
+fn adopt(name: &str, fd: RawFd, owned: OwnedFd, address: &Address) -> Result<Listener> {
     let family = family(fd).ok_or_else(|| {
         Error::config(format!(
-            "listen.{name}: the descriptor systemd passed as `{name}` (fd {fd}) is not a socket"
+            "listen.{name}: the descriptor {} passed as `{name}` (fd {fd}) is not a socket",
+            giver()
         ))
     })?;
-    // Not inherited by whatever the daemon starts.
-    // SAFETY: fcntl on a descriptor this process owns.
-    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     let listener = match (i32::from(family), address) {
-        (libc::AF_INET | libc::AF_INET6, Address::Tcp(_)) => {
-            // SAFETY: systemd handed this descriptor to this process; it is taken once.
-            Listener::Tcp(unsafe { TcpListener::from_raw_fd(fd) })
-        }
-        (libc::AF_UNIX, Address::Unix(_)) => {
-            // SAFETY: as above.
-            Listener::Unix(unsafe { UnixListener::from_raw_fd(fd) })
-        }
+        (libc::AF_INET | libc::AF_INET6, Address::Tcp(_)) => Listener::Tcp(owned.into()),
+        (libc::AF_UNIX, Address::Unix(_)) => Listener::Unix(owned.into()),
         _ => {
             return Err(Error::config(format!(
-                "listen.{name}: the socket systemd passed as `{name}` (fd {fd}) is not of the kind configured ({address:?})"
+                "listen.{name}: the socket {} passed as `{name}` (fd {fd}) is not of the kind configured ({address:?})",
+                giver()
             )));
         }
     };
-    tracing::info!(
-        "listener `{name}`: taken from systemd's socket activation (fd {fd}) instead of binding {address:?}"
-    );
+    match inherited::upgrading_from() {
+        Some(parent) => tracing::info!(
+            "listener `{name}`: taken from the daemon this process upgrades (pid {parent}, fd {fd}) instead of binding {address:?}"
+        ),
+        None => tracing::info!(
+            "listener `{name}`: taken from systemd's socket activation (fd {fd}) instead of binding {address:?}"
+        ),
+    }
     Ok(listener)
 }
 
@@ -223,16 +179,11 @@ fn bind(name: &str, address: &Address) -> Result<Listener> {
 
 /// Every `[listen]` entry, taken from systemd by name or bound now, non-blocking.
 pub(crate) fn open(config: &Config) -> Result<Listeners> {
-    let mut inherited = if config.listen.is_empty() {
-        HashMap::new()
-    } else {
-        activated()
-    };
     let mut named = HashMap::with_capacity(config.listen.len());
     for (name, text) in &config.listen {
         let address = Address::parse(name, text)?;
-        let listener = match inherited.remove(name) {
-            Some(fd) => adopt(name, fd, &address)?,
+        let listener = match inherited::take(&format!("listen.{name}")) {
+            Some((fd, owned)) => adopt(name, fd, owned, &address)?,
             None => bind(name, &address)?,
         };
         match &listener {

@@ -27,6 +27,9 @@ use crate::{Error, Result};
 pub struct PidFile {
     path: PathBuf,
     file: File,
+    /// Whether this process is the one the file names, and so removes it at exit: not while
+    /// an upgrade's new process waits to take over, nor once this process has handed it on.
+    owned: bool,
 }
 
 impl PidFile {
@@ -38,10 +41,6 @@ impl PidFile {
     /// or written.
     pub fn acquire(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let io_error = |cause: std::io::Error| Error::PidFile {
-            path: path.clone(),
-            cause,
-        };
         // The holder removes the file while it still holds the lock, then unlocks. A newcomer
         // that opened the file before the removal gets the lock after it, on an inode no longer
         // at `path`, while a third process creates and locks a new file there: two "holders".
@@ -56,12 +55,70 @@ impl PidFile {
                 path.display()
             );
         }
-        file.set_len(0).map_err(io_error)?;
-        file.rewind().map_err(io_error)?;
-        writeln!(file, "{}", std::process::id()).map_err(io_error)?;
-        file.sync_data().map_err(io_error)?;
-        cleanup::register_pid_file(&path);
-        Ok(Self { path, file })
+        let mut pid_file = Self {
+            path,
+            file,
+            owned: false,
+        };
+        pid_file.take_over()?;
+        Ok(pid_file)
+    }
+
+    /// The PID file at `path` as the daemon this process upgrades passed it on, if it did (and
+    /// it is still the file at `path`); otherwise [`acquire`](Self::acquire)d.
+    pub(crate) fn acquire_or_passed_on(path: &Path) -> Result<Self> {
+        if let Some((_, fd)) = crate::process::inherited::take("pid-file") {
+            let file = File::from(fd);
+            if still_at(&file, path) {
+                return Ok(Self::passed_on(path, file));
+            }
+            tracing::info!(
+                "the PID file the upgraded daemon passed on is not {}; taking that one",
+                path.display()
+            );
+        }
+        Self::acquire(path)
+    }
+
+    /// The PID file an upgrading daemon passed on, locked already (the lock belongs to the open
+    /// file both processes share). It still names the old process, and is not removed by this
+    /// one, until [`take_over`](Self::take_over).
+    pub(crate) fn passed_on(path: &Path, file: File) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            file,
+            owned: false,
+        }
+    }
+
+    /// Writes this process's PID into the file, which it removes at exit from now on.
+    pub(crate) fn take_over(&mut self) -> Result<()> {
+        let io_error = |cause: std::io::Error| Error::PidFile {
+            path: self.path.clone(),
+            cause,
+        };
+        self.file.set_len(0).map_err(io_error)?;
+        self.file.rewind().map_err(io_error)?;
+        writeln!(self.file, "{}", std::process::id()).map_err(io_error)?;
+        self.file.sync_data().map_err(io_error)?;
+        if !self.owned {
+            cleanup::register_pid_file(&self.path);
+            self.owned = true;
+        }
+        Ok(())
+    }
+
+    /// A duplicate of the locked file, for an upgrade's new process.
+    pub(crate) fn share(&self) -> std::io::Result<File> {
+        self.file.try_clone()
+    }
+
+    /// The new process has taken the file over: this one leaves it, and its lock, in place.
+    pub(crate) fn hand_off(&mut self) {
+        if self.owned {
+            cleanup::unregister_pid_file(&self.path);
+            self.owned = false;
+        }
     }
 
     /// The file's path.
@@ -128,6 +185,10 @@ fn still_at(file: &File, path: &Path) -> bool {
 
 impl Drop for PidFile {
     fn drop(&mut self) {
+        // The lock belongs to the open file, which another process shares: not unlocked here.
+        if !self.owned {
+            return;
+        }
         cleanup::unregister_pid_file(&self.path);
         // Removed while still locked, so no other instance can lock the file we delete.
         if let Err(err) = std::fs::remove_file(&self.path) {

@@ -8,11 +8,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
 
 use crate::error::exit_code;
-use crate::process::{cleanup, log_file, logging, reload};
+use crate::process::{cleanup, log_file, logging, reload, upgrade};
 use crate::state::{Shared, ShutdownReason, signal_name};
 use crate::supervision::lifecycle::request_shutdown;
 
@@ -36,6 +36,7 @@ const INT: u8 = 2;
 const QUIT: u8 = 4;
 const HUP: u8 = 8;
 const USR1: u8 = 16;
+const USR2: u8 = 32;
 
 impl Default for SignalConfig {
     fn default() -> Self {
@@ -45,11 +46,12 @@ impl Default for SignalConfig {
 
 impl SignalConfig {
     /// Every signal handled: SIGTERM, SIGINT, SIGQUIT start a graceful shutdown; SIGHUP asks for
-    /// a configuration reload; SIGUSR1 asks for log files to be reopened.
+    /// a configuration reload; SIGUSR1 asks for log files to be reopened; SIGUSR2 asks for an
+    /// upgrade (the executable started anew, taking over the sockets).
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            bits: TERM | INT | QUIT | HUP | USR1,
+            bits: TERM | INT | QUIT | HUP | USR1 | USR2,
         }
     }
 
@@ -93,6 +95,12 @@ impl SignalConfig {
         self.with(USR1, on)
     }
 
+    /// Whether SIGUSR2 is handled (upgrade) rather than ending the process.
+    #[must_use]
+    pub const fn sigusr2(self, on: bool) -> Self {
+        self.with(USR2, on)
+    }
+
     /// Whether `signal` is acted on.
     #[must_use]
     pub const fn handles(self, signal: i32) -> bool {
@@ -102,6 +110,7 @@ impl SignalConfig {
             SIGQUIT => QUIT,
             SIGHUP => HUP,
             SIGUSR1 => USR1,
+            SIGUSR2 => USR2,
             _ => 0,
         };
         self.bits & bit != 0
@@ -140,7 +149,7 @@ fn dispatch() -> std::sync::MutexGuard<'static, Dispatch> {
     crate::lock::mutex(&DISPATCH)
 }
 
-/// Installs the process's handlers for SIGTERM, SIGINT, SIGQUIT, SIGHUP and SIGUSR1 and starts
+/// Installs the process's handlers for SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1 and SIGUSR2 and starts
 /// the thread that receives them. Idempotent and cheap after the first call.
 ///
 /// From this moment none of these signals can kill the process by its default action while the
@@ -211,7 +220,7 @@ fn set_handled_mask(how: libc::c_int) {
     }
 }
 
-const HANDLED: [i32; 5] = [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1];
+const HANDLED: [i32; 6] = [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2];
 
 /// Runs `register` with the handled signals blocked on this thread. Between `sigaction` and the
 /// moment the handler's table knows the signal, a delivered signal would be dropped; blocked, it
@@ -282,6 +291,8 @@ fn deliver(signal: i32) {
                 tracing::info!("received SIGUSR1: logs go to standard error; nothing to reopen");
             }
         }
+        // The upgrade's outcome is logged by `upgrade`; nobody else waits for it.
+        SIGUSR2 => upgrade::start(&target, "SIGUSR2", drop),
         _ => {}
     }
 }
@@ -339,7 +350,8 @@ mod tests {
         let config = SignalConfig::new().sigint(false).sighup(false);
         assert!(config.handles(SIGTERM) && config.handles(SIGQUIT) && config.handles(SIGUSR1));
         assert!(!config.handles(SIGINT) && !config.handles(SIGHUP));
-        assert!(!config.handles(libc::SIGUSR2));
+        assert!(config.handles(SIGUSR2));
+        assert!(!config.sigusr2(false).handles(SIGUSR2));
         assert!(config.sigint(true).handles(SIGINT));
     }
 
@@ -347,6 +359,7 @@ mod tests {
     fn names() {
         assert_eq!(signal_name(SIGTERM), "SIGTERM");
         assert_eq!(signal_name(SIGQUIT), "SIGQUIT");
-        assert_eq!(signal_name(libc::SIGUSR2), "signal");
+        assert_eq!(signal_name(SIGUSR2), "SIGUSR2");
+        assert_eq!(signal_name(libc::SIGWINCH), "signal");
     }
 }

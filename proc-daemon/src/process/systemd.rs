@@ -55,6 +55,33 @@ pub(crate) fn stopping(status: &str, within: Duration) {
     ]);
 }
 
+/// An upgrade's new process (`pid`) serves in this one's place from now on.
+pub(crate) fn main_pid(pid: u32) {
+    send(&[
+        NotifyState::MainPid(pid),
+        NotifyState::Status("upgraded: the new process serves"),
+    ]);
+}
+
+/// Keeps the listening sockets in systemd's file-descriptor store (`FDSTORE=1`, named
+/// `FDNAME=<listen name>`), so that after `systemctl restart` the new process takes them from
+/// socket activation and the listen queue is never closed. Needs `FileDescriptorStoreMax=` in
+/// the unit; without it systemd drops them (and says so in its own log).
+pub(crate) fn store_listeners<'a>(
+    listeners: impl IntoIterator<Item = (&'a str, std::os::fd::BorrowedFd<'a>)>,
+) {
+    if !enabled() {
+        return;
+    }
+    for (name, fd) in listeners {
+        if let Err(err) =
+            sd_notify::notify_with_fds(&[NotifyState::FdStore, NotifyState::FdName(name)], &[fd])
+        {
+            tracing::debug!("could not store the listener `{name}` with systemd: {err}");
+        }
+    }
+}
+
 /// A new `STATUS=` line.
 pub(crate) fn status(status: &str) {
     send(&[NotifyState::Status(status)]);

@@ -7,6 +7,7 @@ mod dependencies;
 mod entries;
 mod entry;
 mod events;
+mod handover;
 mod live_config;
 mod snapshot;
 
@@ -20,6 +21,7 @@ pub(crate) use entries::Entries;
 pub(crate) use entry::SubsystemEntry;
 pub(crate) use events::EventBus;
 pub use events::SubsystemEvent;
+pub(crate) use handover::Handover;
 pub(crate) use live_config::LiveConfig;
 pub use live_config::ReloadCounts;
 pub use snapshot::SubsystemStatus;
@@ -41,6 +43,8 @@ pub enum ShutdownReason {
     ConfigError(String),
     /// Every subsystem stopped on its own.
     AllStopped,
+    /// An upgrade's new process (this pid) is ready and serves in this one's place.
+    Upgraded(u32),
 }
 
 impl fmt::Display for ShutdownReason {
@@ -53,6 +57,7 @@ impl fmt::Display for ShutdownReason {
                 write!(f, "subsystem `{name}` returned a configuration error")
             }
             Self::AllStopped => f.write_str("every subsystem has stopped"),
+            Self::Upgraded(pid) => write!(f, "upgraded: pid {pid} serves in this process's place"),
         }
     }
 }
@@ -70,6 +75,7 @@ pub fn signal_name(signal: i32) -> &'static str {
         libc::SIGQUIT => "SIGQUIT",
         libc::SIGHUP => "SIGHUP",
         libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
         _ => "signal",
     }
 }
@@ -124,6 +130,8 @@ pub(crate) struct Shared {
     provided: OnceLock<Arc<StateMap>>,
     /// The start order, when some subsystem runs after another; fixed when `run` starts.
     dependencies: OnceLock<Dependencies>,
+    /// What an upgrade hands from this process to the next.
+    pub(crate) handover: Handover,
 }
 
 impl Shared {
@@ -149,6 +157,7 @@ impl Shared {
             stopping_since: OnceLock::new(),
             provided: OnceLock::new(),
             dependencies: OnceLock::new(),
+            handover: Handover::default(),
         }
     }
 

@@ -52,10 +52,16 @@ fn begin_shutdown(shared: &Arc<Shared>, first: bool) {
             .shutdown_reason()
             .map_or_else(|| "shutdown requested".to_owned(), |r| r.to_string());
         let config = shared.config.get();
-        systemd::stopping(
-            &format!("stopping: {reason}"),
-            config.shutdown.kill_timeout(),
-        );
+        // After an upgrade the new process is the service's main process: systemd is not told
+        // that the service stops.
+        if !shared.handover.handed_off() {
+            systemd::stopping(
+                &format!("stopping: {reason}"),
+                config.shutdown.kill_timeout(),
+            );
+        }
+        // The admin endpoint and the control socket refuse new connections from now on.
+        shared.handover.close_servers();
         #[cfg(feature = "console")]
         crate::observe::console::stopping(&config.name, &reason);
         // Before the cancellation too, so that `Stopping` comes before what a run does once
@@ -125,6 +131,8 @@ pub(crate) fn subsystem_started(shared: &Shared) {
         tracing::info!("all {count} subsystem(s) are running");
         #[cfg(feature = "console")]
         crate::observe::console::running(&shared.config.get().name, count);
+        // An upgrade's new process tells the old one first: systemd hears from the main process.
+        shared.handover.now_serving();
         systemd::ready(&format!("running {count} subsystem(s)"));
     }
 }

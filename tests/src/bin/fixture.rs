@@ -312,6 +312,9 @@ fn build(
         }
         // Serves `hello from <pid>` on the `[listen]` socket `http` to each connection.
         "listen" => daemon.with_subsystem(greeter {}),
+        // Answers `<pid> <line>` to each line on the `[listen]` socket `http`, one task per
+        // connection, and finishes the connections it has when it is stopped.
+        "echo" => daemon.with_subsystem(echo_server {}),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -342,6 +345,45 @@ async fn greeter(context: proc_daemon::Context) -> proc_daemon::Result<()> {
             }
         }
     }
+}
+
+/// Stops accepting when cancelled, then waits for the connections in hand to finish: what
+/// a server must do for an upgrade to lose no request.
+#[proc_daemon::subsystem]
+async fn echo_server(context: proc_daemon::Context) -> proc_daemon::Result<()> {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let listener = context.tcp_listener("http")?;
+    println!(
+        "echo: pid {} listening on {}",
+        std::process::id(),
+        listener.local_addr()?
+    );
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            () = context.shutdown().cancelled() => break,
+            accepted = listener.accept() => {
+                let (stream, _) = accepted?;
+                connections.spawn(async move {
+                    let (reading, mut writing) = stream.into_split();
+                    let mut lines = tokio::io::BufReader::new(reading).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let answer = format!("{} {line}\n", std::process::id());
+                        if writing.write_all(answer.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    let in_hand = connections.len();
+    while connections.join_next().await.is_some() {}
+    println!(
+        "echo: pid {} stopped accepting; finished {in_hand} connection(s) in hand",
+        std::process::id()
+    );
+    Ok(())
 }
 
 /// Ready only once the file named by `FIXTURE_READY_FLAG` exists (standing in for a socket
