@@ -162,11 +162,11 @@ fn malformed_commands_get_errors_and_the_connection_survives_them() {
     assert_eq!(lines.len(), 5, "{answers}");
     assert_eq!(
         lines[0],
-        "error: unknown command \"fly\"; commands: status, health, reload, stop, stop-subsystem NAME"
+        "error: unknown command \"fly\"; commands: status, health, reload, upgrade, stop, stop-subsystem NAME"
     );
     assert_eq!(
         lines[1],
-        "error: empty command; commands: status, health, reload, stop, stop-subsystem NAME"
+        "error: empty command; commands: status, health, reload, upgrade, stop, stop-subsystem NAME"
     );
     assert_eq!(lines[2], "ready");
     assert_eq!(lines[3], "error: the command is not UTF-8");

@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use tests::systemd::FakeSystemd;
 use tests::{Exit, PATIENCE, Process, adopt_orphans, http_get, scratch_dir, wait_orphan};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
@@ -233,7 +234,8 @@ fn a_new_binary_that_fails_before_ready_leaves_the_old_one_serving() {
     hammer.wait_served_by(pid_u32, 100);
     replace_with_script(
         &program,
-        "echo 'new binary: failing before ready' >&2\nexit 1",
+        "for fd in /proc/$$/fd/*; do echo \"new binary: fd ${fd##*/} $(readlink $fd)\"; done\n\
+         echo 'new binary: failing before ready'\nexit 1",
     );
     // (`ctl` from the fixture itself: the installed binary is the broken script now.)
     let (code, answer, error) = ctl(Path::new(FIXTURE), &config, "upgrade");
@@ -246,6 +248,22 @@ fn a_new_binary_that_fails_before_ready_leaves_the_old_one_serving() {
         "{error}"
     );
     daemon.wait_for("new binary: failing before ready");
+    // (All on standard output, so in order.) Passed: the three sockets (http, admin, control)
+    // and the PID file; nothing else of the
+    // daemon's (its epoll and event descriptors stay close-on-exec).
+    let given: Vec<&String> = daemon
+        .output()
+        .iter()
+        .filter(|line| line.starts_with("new binary: fd "))
+        .collect();
+    let count = |what: &str| given.iter().filter(|line| line.contains(what)).count();
+    assert_eq!(count(" socket:["), 3, "{given:#?}");
+    assert_eq!(
+        count(&dir.join("daemon.pid").display().to_string()),
+        1,
+        "{given:#?}"
+    );
+    assert_eq!(count("anon_inode:"), 0, "{given:#?}");
     hammer.wait_served_by(pid_u32, 100);
     let (served, failures) = hammer.finish();
     assert!(
@@ -297,6 +315,14 @@ fn a_new_process_never_ready_is_killed_at_the_upgrade_timeout() {
     replace_with_script(&program, "echo 'new binary: hanging' >&2\nexec sleep 600");
     daemon.signal(libc::SIGUSR2);
     daemon.wait_for("new binary: hanging");
+    // One upgrade at a time.
+    let (code, _, error) = ctl(Path::new(FIXTURE), &config, "upgrade");
+    assert_eq!(code, 1);
+    assert!(
+        error
+            .contains("error: upgrade failed: an upgrade is already in progress (new process pid "),
+        "{error}"
+    );
     let failed = daemon.wait_for("upgrade failed: the new process (pid ");
     assert!(
         failed.contains(
@@ -306,6 +332,100 @@ fn a_new_process_never_ready_is_killed_at_the_upgrade_timeout() {
     );
     assert_eq!(request(&address, 7), Ok(u32::try_from(pid).unwrap()));
     assert_eq!(pid_in(&dir), pid.to_string());
+
+    // An executable that cannot be started at all.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let (code, _, error) = ctl(Path::new(FIXTURE), &config, "upgrade");
+    assert_eq!(code, 1);
+    assert!(
+        error.contains(&format!(
+            "error: upgrade failed: cannot start the new process: {}: Permission denied",
+            program.display()
+        )) && error.ends_with(&format!("pid {pid} carries on")),
+        "{error}"
+    );
+    assert_eq!(request(&address, 8), Ok(u32::try_from(pid).unwrap()));
     let (exit, _) = daemon.signal_and_wait_exit(libc::SIGTERM);
     assert_eq!(exit, Exit::Code(0), "{}", daemon.transcript());
+}
+
+#[test]
+fn under_systemd_the_listeners_are_kept_in_the_fd_store_and_mainpid_follows_the_upgrade() {
+    adopt_orphans();
+    let (mut systemd, socket) = FakeSystemd::bind("upgrade-systemd");
+    let dir = scratch_dir("upgrade-systemd-daemon");
+    let program = install(&dir);
+    let config = write_config(&dir, "");
+    // As systemd starts it: WATCHDOG_PID names the main process.
+    let mut old = Process::start(
+        "sh",
+        &[
+            "-c",
+            "WATCHDOG_PID=$$ exec \"$0\" echo",
+            &program.display().to_string(),
+        ],
+        &[
+            ("DAEMON_CONFIG", &config),
+            ("NOTIFY_SOCKET", &socket),
+            ("WATCHDOG_USEC", "200000"),
+        ],
+    );
+    let old_pid = old.pid();
+    let address = listening_address(&mut old, old_pid);
+
+    // The listener, by its [listen] name, with the socket itself attached.
+    let (stored, fds) = systemd.next_with_fds(&mut old);
+    assert_eq!(stored, "FDSTORE=1\nFDNAME=http");
+    assert_eq!(fds.len(), 1);
+    let kept = std::net::TcpListener::from(fds.into_iter().next().unwrap());
+    assert_eq!(kept.local_addr().unwrap().to_string(), address);
+    drop(kept);
+    let ready = systemd.next_event(&mut old);
+    assert!(ready.starts_with("READY=1"), "{ready}");
+
+    let (code, answer, _) = ctl(&program, &config, "upgrade");
+    assert_eq!(code, 0, "{answer}");
+    let new_pid: i32 = answer
+        .trim_start_matches("ok: upgraded; pid ")
+        .trim_end_matches(" serves now")
+        .parse()
+        .unwrap();
+    // The new process stores the same socket again (systemd keeps one copy), becomes ready,
+    // and the old one names it the main process; systemd never hears the old one is stopping.
+    let mut after = Vec::new();
+    while !after.iter().any(|m: &String| m.starts_with("MAINPID=")) {
+        after.push(systemd.next_event(&mut old));
+    }
+    assert!(
+        after.contains(&format!(
+            "MAINPID={new_pid}\nSTATUS=upgraded: the new process serves"
+        )),
+        "{after:?}"
+    );
+    assert_eq!(old.wait_ended(), Exit::Code(0), "{}", old.transcript());
+    // The watchdog is fed by the new process now (WATCHDOG_PID named the old one).
+    let old_gone = Instant::now();
+    while !systemd.pings().iter().any(|&ping| ping > old_gone) {
+        after.push(systemd.receive(&mut old));
+    }
+    // SAFETY: kill(2) on the pid the daemon reported.
+    unsafe { libc::kill(new_pid, libc::SIGTERM) };
+    assert_eq!(wait_orphan(new_pid), Exit::Code(0), "{}", old.transcript());
+    systemd.socket.set_nonblocking(true).unwrap();
+    let mut buffer = [0u8; 4096];
+    while let Ok(n) = systemd.socket.recv(&mut buffer) {
+        after.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+    }
+    let stopping: Vec<&String> = after
+        .iter()
+        .filter(|m| m.starts_with("STOPPING=1"))
+        .collect();
+    assert_eq!(
+        stopping.len(),
+        1,
+        "only the new process says it stops: {after:?}"
+    );
 }
