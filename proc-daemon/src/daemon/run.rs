@@ -9,7 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use super::{DaemonBuilder, RunReport};
 use crate::process::pidfile::PidFile;
-use crate::process::{logging, signal, systemd};
+use crate::process::{inherited, logging, signal, systemd};
 use crate::state::{Dependencies, Shared, ShutdownReason};
 use crate::subsystem::StateMap;
 use crate::supervision::lifecycle::{Running, request_shutdown, subsystem_started};
@@ -80,9 +80,12 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
     };
     let _release_pid_file = ReleasePidFile(&shared);
     if let Some(pid_file) = pid_file {
-        shared.handover.keep_pid_file(pid_file);
+        shared.handover.keep_pid_file(Box::new(pid_file));
     }
-    shared.handover.expect_parent();
+    if let (Some(parent), Some((_, pipe))) = (inherited::upgrading_from(), inherited::take("ready"))
+    {
+        shared.handover.expect_parent(parent, pipe.into());
+    }
     // The PID file and the log file are open: nothing after this needs root (a no-op when the
     // launcher dropped privileges already).
     if !in_process {
@@ -128,7 +131,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         systemd::store_listeners(listeners.descriptors());
     }
     // What an upgraded-from daemon passed and nothing took (a `[listen]` entry since removed).
-    crate::process::inherited::close_unclaimed();
+    inherited::close_unclaimed();
 
     let tracker = TaskTracker::new();
     let aborts = start_subsystems(&shared, &tracker);

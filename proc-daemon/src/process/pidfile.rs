@@ -6,6 +6,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::process::cleanup;
+use crate::state::LockedFile;
 use crate::{Error, Result};
 
 /// A PID file holding this process's PID under an exclusive lock; removed when dropped.
@@ -60,7 +61,7 @@ impl PidFile {
             file,
             owned: false,
         };
-        pid_file.take_over()?;
+        pid_file.write_own_pid()?;
         Ok(pid_file)
     }
 
@@ -82,7 +83,7 @@ impl PidFile {
 
     /// The PID file an upgrading daemon passed on, locked already (the lock belongs to the open
     /// file both processes share). It still names the old process, and is not removed by this
-    /// one, until [`take_over`](Self::take_over).
+    /// one, until the new process is ready and takes it over.
     pub(crate) fn passed_on(path: &Path, file: File) -> Self {
         Self {
             path: path.to_path_buf(),
@@ -92,7 +93,7 @@ impl PidFile {
     }
 
     /// Writes this process's PID into the file, which it removes at exit from now on.
-    pub(crate) fn take_over(&mut self) -> Result<()> {
+    fn write_own_pid(&mut self) -> Result<()> {
         let io_error = |cause: std::io::Error| Error::PidFile {
             path: self.path.clone(),
             cause,
@@ -106,19 +107,6 @@ impl PidFile {
             self.owned = true;
         }
         Ok(())
-    }
-
-    /// A duplicate of the locked file, for an upgrade's new process.
-    pub(crate) fn share(&self) -> std::io::Result<File> {
-        self.file.try_clone()
-    }
-
-    /// The new process has taken the file over: this one leaves it, and its lock, in place.
-    pub(crate) fn hand_off(&mut self) {
-        if self.owned {
-            cleanup::unregister_pid_file(&self.path);
-            self.owned = false;
-        }
     }
 
     /// The file's path.
@@ -138,6 +126,23 @@ impl PidFile {
                 .mode(0o644),
             path,
         )
+    }
+}
+
+impl LockedFile for PidFile {
+    fn share(&self) -> std::io::Result<File> {
+        self.file.try_clone()
+    }
+
+    fn hand_off(&mut self) {
+        if self.owned {
+            cleanup::unregister_pid_file(&self.path);
+            self.owned = false;
+        }
+    }
+
+    fn take_over(&mut self) -> Result<()> {
+        self.write_own_pid()
     }
 }
 

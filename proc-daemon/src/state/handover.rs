@@ -9,13 +9,20 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::process::inherited;
-use crate::process::pidfile::PidFile;
+/// The locked PID file, as the handover sees it (the PID file itself is a process service).
+pub(crate) trait LockedFile: Send + std::fmt::Debug {
+    /// A duplicate of the open file, sharing its lock.
+    fn share(&self) -> std::io::Result<File>;
+    /// This process no longer owns the file: it leaves it and its lock in place.
+    fn hand_off(&mut self);
+    /// This process owns the file from now on: it writes its pid there.
+    fn take_over(&mut self) -> crate::Result<()>;
+}
 
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub(crate) struct Handover {
-    pid_file: Mutex<Option<PidFile>>,
+    pid_file: Mutex<Option<Box<dyn LockedFile>>>,
     /// Duplicates of the daemon's own servers' listeners, by name, to pass on: closed when
     /// shutdown begins, so that the servers refuse new connections from then on as before.
     servers: Mutex<Vec<(String, OwnedFd)>>,
@@ -38,7 +45,7 @@ pub(crate) struct UpgradeCounts {
 
 impl Handover {
     /// Keeps the daemon's PID file for the rest of its run.
-    pub(crate) fn keep_pid_file(&self, pid_file: PidFile) {
+    pub(crate) fn keep_pid_file(&self, pid_file: Box<dyn LockedFile>) {
         *crate::lock::mutex(&self.pid_file) = Some(pid_file);
     }
 
@@ -51,7 +58,7 @@ impl Handover {
     pub(crate) fn share_pid_file(&self) -> Option<std::io::Result<File>> {
         crate::lock::mutex(&self.pid_file)
             .as_ref()
-            .map(PidFile::share)
+            .map(|pid_file| pid_file.share())
     }
 
     /// Remembers `listener`, the server `name`'s, to pass on in an upgrade.
@@ -135,13 +142,10 @@ impl Handover {
         }
     }
 
-    /// In an upgrade's new process: takes the pipe to tell the old one when this one is ready.
-    pub(crate) fn expect_parent(&self) {
-        if let (Some(parent), Some((_, pipe))) =
-            (inherited::upgrading_from(), inherited::take("ready"))
-        {
-            *crate::lock::mutex(&self.parent) = Some((parent, File::from(pipe)));
-        }
+    /// In an upgrade's new process: the old process's pid and the pipe to tell it when this
+    /// one is ready.
+    pub(crate) fn expect_parent(&self, parent: u32, pipe: File) {
+        *crate::lock::mutex(&self.parent) = Some((parent, pipe));
     }
 
     /// This process is ready. In an upgrade's new process: the PID file now names it, and the

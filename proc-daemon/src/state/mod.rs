@@ -21,7 +21,7 @@ pub(crate) use entries::Entries;
 pub(crate) use entry::SubsystemEntry;
 pub(crate) use events::EventBus;
 pub use events::SubsystemEvent;
-pub(crate) use handover::Handover;
+pub(crate) use handover::{Handover, LockedFile};
 pub(crate) use live_config::LiveConfig;
 pub use live_config::ReloadCounts;
 pub use snapshot::SubsystemStatus;
