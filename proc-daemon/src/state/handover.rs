@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::Write as _;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -37,6 +37,7 @@ pub(crate) struct Handover {
 }
 
 /// Upgrades so far, by outcome.
+#[cfg(feature = "admin")]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct UpgradeCounts {
     pub(crate) succeeded: u64,
@@ -62,7 +63,8 @@ impl Handover {
     }
 
     /// Remembers `listener`, the server `name`'s, to pass on in an upgrade.
-    pub(crate) fn offer(&self, name: String, listener: BorrowedFd<'_>) {
+    #[cfg(any(feature = "admin", feature = "ipc"))]
+    pub(crate) fn offer(&self, name: String, listener: std::os::fd::BorrowedFd<'_>) {
         match listener.try_clone_to_owned() {
             Ok(fd) => crate::lock::mutex(&self.servers).push((name, fd)),
             Err(err) => tracing::warn!(
@@ -135,6 +137,7 @@ impl Handover {
     }
 
     /// Upgrades so far, by outcome.
+    #[cfg(feature = "admin")]
     pub(crate) fn counts(&self) -> UpgradeCounts {
         UpgradeCounts {
             succeeded: self.succeeded.load(Ordering::Relaxed),
