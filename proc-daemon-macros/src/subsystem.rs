@@ -25,6 +25,7 @@ crate::args::key_table! {
     Blocking = "blocking": "flag; runs a plain (non-async) `fn` on its own thread. Default: off.",
     After = "after": "`[path, ...]` of other `#[subsystem]`s; this one starts once each of them is ready and stops before them. Default: none.",
     RestartsWithDependencies = "restarts_with_dependencies": "bool, with `after` only; whether a restart of a dependency restarts this subsystem once the dependency is ready again. Default: `true`.",
+    Singleton = "singleton": "flag; with `[cluster]`, runs only on the replica that leads, and is stopped when it stops leading. Default: off, runs on every replica.",
     HoldsReadiness = "holds_readiness": "flag, needs a `Context` parameter; the subsystem is ready only when it calls `context.ready()`. Default: off, ready as soon as a run starts.",
     Crate = "crate": "string path of the runtime crate. Default: `\"proc_daemon\"`.",
 }
@@ -60,6 +61,7 @@ struct Options {
     critical: Option<bool>,
     blocking: bool,
     holds_readiness: Option<Span>,
+    singleton: bool,
     after: Vec<Path>,
     restarts_with_dependencies: Option<(bool, Span)>,
 }
@@ -79,6 +81,7 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> Options {
             Key::ShutdownTimeout => options.shutdown_timeout = Some(args::duration(meta)?),
             Key::Critical => options.critical = Some(args::boolean(meta)?),
             Key::Blocking => options.blocking = args::boolean(meta)?,
+            Key::Singleton => options.singleton = args::boolean(meta)?,
             Key::HoldsReadiness => {
                 if args::boolean(meta)? {
                     options.holds_readiness = Some(meta.path.span());
@@ -379,6 +382,13 @@ fn option_methods(options: &Options, krate: &Path) -> Vec<TokenStream> {
     if options.holds_readiness.is_some() {
         methods.push(quote! {
             fn holds_readiness(&self) -> bool {
+                true
+            }
+        });
+    }
+    if options.singleton {
+        methods.push(quote! {
+            fn singleton(&self) -> bool {
                 true
             }
         });

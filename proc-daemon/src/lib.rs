@@ -113,7 +113,10 @@ extern crate self as proc_daemon;
 // The floor plan, from the ground up (docs/ARCHITECTURE.md draws it): `config` and `subsystem`
 // are values with no daemon behind them; `state` is the ground floor every service reads;
 // `supervision` runs subsystems; `process` is the OS process around them; `observe` serves
-// what the daemon knows; `toolkit` holds the optional building blocks; `daemon` builds and runs.
+// what the daemon knows; `toolkit` holds the optional building blocks; `daemon` builds and runs;
+// `cluster` coordinates replicas.
+#[cfg(feature = "cluster")]
+mod cluster;
 mod config;
 mod daemon;
 mod error;
@@ -204,9 +207,9 @@ pub use proc_daemon_macros::daemon;
 pub use proc_daemon_macros::subsystem;
 
 pub use config::{
-    AdminConfig, Config, ConfigBuilder, ConfigSource, EnvOverride, IpcConfig, LogFilter, LogLevel,
-    LoggingConfig, MAX_CONFIG_BYTES, MAX_DURATION_MS, MAX_OPEN_FILES, MonitoringConfig,
-    PerformanceConfig, ProcessConfig, ShutdownConfig,
+    AdminConfig, ClusterConfig, Config, ConfigBuilder, ConfigSource, EnvOverride, IpcConfig,
+    LogFilter, LogLevel, LoggingConfig, MAX_CONFIG_BYTES, MAX_DURATION_MS, MAX_OPEN_FILES,
+    MonitoringConfig, PerformanceConfig, ProcessConfig, ShutdownConfig,
 };
 #[cfg(feature = "lockfree-coordination")]
 pub use daemon::SubsystemManager;

@@ -149,6 +149,38 @@ const ENV_KEYS: &[(&str, Apply)] = &[
         c.process.upgrade_timeout_ms = parse_int(v)?;
         Ok(())
     }),
+    ("cluster.backend", |c, v| {
+        c.cluster.get_or_insert_with(Default::default).backend = v.to_owned();
+        Ok(())
+    }),
+    ("cluster.endpoints", |c, v| {
+        c.cluster.get_or_insert_with(Default::default).endpoints = v
+            .split(',')
+            .map(|endpoint| endpoint.trim().to_owned())
+            .filter(|endpoint| !endpoint.is_empty())
+            .collect();
+        Ok(())
+    }),
+    ("cluster.election", |c, v| {
+        c.cluster.get_or_insert_with(Default::default).election =
+            (!v.is_empty()).then(|| v.to_owned());
+        Ok(())
+    }),
+    ("cluster.lease_ttl_ms", |c, v| {
+        c.cluster.get_or_insert_with(Default::default).lease_ttl_ms = parse_int(v)?;
+        Ok(())
+    }),
+    ("cluster.instance", |c, v| {
+        c.cluster.get_or_insert_with(Default::default).instance =
+            (!v.is_empty()).then(|| v.to_owned());
+        Ok(())
+    }),
+    ("cluster.require_at_start", |c, v| {
+        c.cluster
+            .get_or_insert_with(Default::default)
+            .require_at_start = parse_bool(v)?;
+        Ok(())
+    }),
     ("hot_reload", |c, v| {
         c.hot_reload = parse_bool(v)?;
         Ok(())
@@ -223,7 +255,7 @@ fn parse_int<T: std::str::FromStr>(value: &str) -> Result<T, String> {
 }
 
 /// The sections whose variables are all ours: an unknown `<PREFIX>_SHUTDOWN_...` is a typo.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "logging",
     "shutdown",
     "performance",
@@ -231,6 +263,7 @@ const SECTIONS: [&str; 7] = [
     "admin",
     "ipc",
     "process",
+    "cluster",
 ];
 
 pub(crate) fn apply_env(config: &mut Config, prefix: &str) -> Result<Vec<EnvOverride>> {

@@ -54,11 +54,16 @@
 //! http = "127.0.0.1:8080"
 //! api = "unix:/run/my-daemon/api.sock"
 //!
+//! [cluster]           # `cluster`: replicas elect a leader through etcd; singletons run there
+//! endpoints = ["http://127.0.0.1:2379"]
+//! lease_ttl_ms = 10000    # whole seconds; a dead leader is replaced at most this long after
+//!
 //! [app]               # free-form, read with `config.app::<T>()`
 //! ```
 
 mod app;
 mod builder;
+mod cluster;
 mod deadlines;
 mod diagnostics;
 mod env;
@@ -76,6 +81,9 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use app::{AppCheck, TypedApp, app_check};
 pub use builder::ConfigBuilder;
+pub use cluster::ClusterConfig;
+#[cfg(feature = "cluster")]
+pub(crate) use cluster::endpoint_address;
 pub use env::EnvOverride;
 #[cfg(feature = "scheduler-hints")]
 pub(crate) use env::parse_cpu_list;
@@ -128,6 +136,9 @@ pub struct Config {
     /// handed to subsystems by [`Context::tcp_listener`](crate::Context::tcp_listener) and
     /// [`Context::unix_listener`](crate::Context::unix_listener).
     pub listen: std::collections::BTreeMap<String, String>,
+    /// Leader election among replicas through etcd (feature `cluster`); off unless this section
+    /// is present.
+    pub cluster: Option<ClusterConfig>,
     /// The PID file, locked for the daemon's life. None: no PID file.
     pub pid_file: Option<PathBuf>,
     /// Reload the configuration when its file changes (the directory is watched, so editors
@@ -463,6 +474,7 @@ impl Default for Config {
             ipc: IpcConfig::default(),
             process: ProcessConfig::default(),
             listen: std::collections::BTreeMap::new(),
+            cluster: None,
             pid_file: None,
             hot_reload: false,
             app: toml::Table::new(),

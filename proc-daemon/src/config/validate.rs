@@ -48,6 +48,9 @@ impl Config {
                 "shutdown.timeout_ms must be greater than 0 (subsystems need time to stop)",
             ));
         }
+        if let Some(cluster) = &self.cluster {
+            cluster.validate()?;
+        }
         if self.process.upgrade_timeout_ms == 0 {
             return Err(Error::config(
                 "process.upgrade_timeout_ms must be greater than 0 (an upgrade's new process needs time to start)",

@@ -123,6 +123,12 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         }
     };
 
+    // Elected (or following) before the subsystems start, so singletons know where they run.
+    #[cfg(feature = "cluster")]
+    let election = match shared.config.get().cluster.clone() {
+        Some(cluster) => Some(crate::cluster::election::Election::start(&shared, &cluster).await?),
+        None => None,
+    };
     // The sockets are kept by systemd across `systemctl restart` (with FileDescriptorStoreMax=).
     if let Some(listeners) = shared
         .provided()
@@ -159,6 +165,11 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         () = shared.shutdown.cancelled() => {}
     }
     let overrun = shut_down(&shared, &tracker).await;
+    // Every singleton has stopped: another replica may lead at once.
+    #[cfg(feature = "cluster")]
+    if let Some(election) = election {
+        election.resign().await;
+    }
     #[cfg(feature = "metrics")]
     if let Some(resources) = crate::lock::mutex(&shared.resources).as_ref() {
         resources.stop();

@@ -121,6 +121,30 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, ready: bool) -> String {
         "proc_daemon_upgrades_total{{outcome=\"failed\"}} {}",
         upgrades.failed
     );
+    if shared.config.get().cluster.is_some() {
+        family(
+            &mut out,
+            "proc_daemon_cluster_leader",
+            "gauge",
+            "1 while this replica leads the cluster's election.",
+        );
+        let _ = writeln!(
+            out,
+            "proc_daemon_cluster_leader {}",
+            u8::from(shared.leadership.now().leading)
+        );
+        family(
+            &mut out,
+            "proc_daemon_cluster_leadership_changes_total",
+            "counter",
+            "Times this replica became or stopped being the leader.",
+        );
+        let _ = writeln!(
+            out,
+            "proc_daemon_cluster_leadership_changes_total {}",
+            shared.leadership.changes()
+        );
+    }
     family(
         &mut out,
         "proc_daemon_ready",

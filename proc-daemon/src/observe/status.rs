@@ -20,5 +20,23 @@ pub(crate) fn to_json(shared: &Shared) -> serde_json::Value {
         "reloads": { "applied": reloads.applied, "failed": reloads.failed },
         "allocator": crate::process::allocator::name(),
         "subsystems": shared.statuses(),
+        "cluster": cluster(shared, &config),
+    })
+}
+
+/// This replica's standing in the election, when `[cluster]` is configured.
+fn cluster(shared: &Shared, config: &crate::Config) -> serde_json::Value {
+    let Some(cluster) = &config.cluster else {
+        return serde_json::Value::Null;
+    };
+    let standing = shared.leadership.now();
+    serde_json::json!({
+        "role": if standing.leading { "leader" } else { "follower" },
+        "instance": cluster.instance_name(),
+        "leader": standing.leader,
+        "fencing_token": standing.fencing_token,
+        "etcd_reachable": standing.reachable,
+        "lease_ttl_ms": cluster.lease_ttl_ms,
+        "leadership_changes": shared.leadership.changes(),
     })
 }

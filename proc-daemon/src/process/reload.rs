@@ -111,6 +111,7 @@ fn keep_restart_only_settings(current: &Config, fresh: &mut Config) {
         performance,
         process,
         listen,
+        cluster,
         monitoring.track_resources,
         monitoring.metrics_interval_ms,
         logging.json,

@@ -8,6 +8,7 @@ mod entries;
 mod entry;
 mod events;
 mod handover;
+mod leadership;
 mod live_config;
 mod snapshot;
 
@@ -22,6 +23,9 @@ pub(crate) use entry::SubsystemEntry;
 pub(crate) use events::EventBus;
 pub use events::SubsystemEvent;
 pub(crate) use handover::{Handover, LockedFile};
+pub(crate) use leadership::Leadership;
+#[cfg(feature = "cluster")]
+pub(crate) use leadership::Standing;
 pub(crate) use live_config::LiveConfig;
 pub use live_config::ReloadCounts;
 pub use snapshot::SubsystemStatus;
@@ -132,6 +136,8 @@ pub(crate) struct Shared {
     dependencies: OnceLock<Dependencies>,
     /// What an upgrade hands from this process to the next.
     pub(crate) handover: Handover,
+    /// This replica's standing in the cluster's election (`[cluster]`).
+    pub(crate) leadership: Leadership,
 }
 
 impl Shared {
@@ -158,6 +164,7 @@ impl Shared {
             provided: OnceLock::new(),
             dependencies: OnceLock::new(),
             handover: Handover::default(),
+            leadership: Leadership::default(),
         }
     }
 
@@ -217,6 +224,14 @@ impl Shared {
                 .dependencies()
                 .and_then(|d| d.waiting_for(index))
                 .map(|name| name.to_string());
+            if entry.subsystem.singleton()
+                && status.state == SubsystemState::Stopped
+                && !self.shutdown.is_shutdown()
+                && self.config.get().cluster.is_some()
+                && !self.leadership.now().leading
+            {
+                status.waiting_for = Some("leadership".to_owned());
+            }
             status
         };
         if !self.entries.is_frozen() {
@@ -360,6 +375,19 @@ impl Shared {
 
     /// Ready: every subsystem has started, no critical one is down, and the daemon is not
     /// stopping. Otherwise, why not.
+    /// The longest stop budget among singleton subsystems: how long before its lease could
+    /// expire a leader must give leadership up. Zero without singletons.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn singleton_stop_budget(&self) -> Duration {
+        let default = self.config.get().shutdown.timeout();
+        self.entries()
+            .iter()
+            .filter(|entry| entry.subsystem.singleton())
+            .map(|entry| entry.subsystem.shutdown_timeout().unwrap_or(default))
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+
     pub(crate) fn readiness(&self) -> Result<(), String> {
         if self.shutdown.is_shutdown() {
             return Err("shutting down".to_owned());

@@ -58,6 +58,9 @@ pub(crate) trait Readiness: Send + Sync + std::fmt::Debug {
 
     /// How much of the subsystem's stop budget is left, once shutdown has begun.
     fn stop_time_left(&self, index: usize) -> Option<Duration>;
+
+    /// The fencing token of the term this replica leads, if it leads (`[cluster]`).
+    fn fencing_token(&self) -> Option<u64>;
 }
 
 impl Context {
@@ -222,6 +225,16 @@ impl Context {
     pub fn stop_time_left(&self) -> Option<Duration> {
         let (owner, index) = self.owner.as_ref()?;
         owner.stop_time_left(*index)
+    }
+
+    /// The fencing token of the cluster's current term (`[cluster]`), while this replica leads:
+    /// etcd's creation revision of the election key, which grows with every new leader. A
+    /// singleton tags its writes with it so that storage can refuse a deposed leader's late
+    /// writes. `None` on a follower, without `[cluster]`, and outside a daemon.
+    #[must_use]
+    pub fn fencing_token(&self) -> Option<u64> {
+        let (owner, _) = self.owner.as_ref()?;
+        owner.fencing_token()
     }
 
     /// The `[app]` table as the application's own type.

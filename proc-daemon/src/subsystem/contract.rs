@@ -97,6 +97,14 @@ pub trait Subsystem: Send + Sync + 'static {
         RestartLimit::default()
     }
 
+    /// Whether this subsystem runs only on the replica that leads the cluster (`[cluster]`,
+    /// feature `cluster`): it starts when this replica is elected, and is stopped (within its
+    /// stop budget) when it stops leading. Without `[cluster]` the daemon is its own leader.
+    /// Default: `false`.
+    fn singleton(&self) -> bool {
+        false
+    }
+
     /// Whether the daemon shuts down (and exits 1) when this subsystem ends as failed.
     /// Default: `true`.
     fn critical(&self) -> bool {

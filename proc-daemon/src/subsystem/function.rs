@@ -34,6 +34,7 @@ struct FnOptions {
     policy: RestartPolicy,
     limit: RestartLimit,
     critical: bool,
+    singleton: bool,
     shutdown_timeout: Option<Duration>,
     health: Option<std::sync::Arc<dyn Fn() -> bool + Send + Sync>>,
     health_interval: Option<Duration>,
@@ -47,6 +48,7 @@ impl Default for FnOptions {
             policy: RestartPolicy::OnFailure,
             limit: RestartLimit::default(),
             critical: true,
+            singleton: false,
             shutdown_timeout: None,
             health: None,
             health_interval: None,
@@ -113,6 +115,25 @@ where
     #[must_use]
     pub fn critical(mut self, critical: bool) -> Self {
         self.options_mut().critical = critical;
+        self
+    }
+
+    /// Runs this subsystem only on the replica that leads the cluster (`[cluster]`); see
+    /// [`Subsystem::singleton`](crate::Subsystem::singleton).
+    ///
+    /// ```
+    /// use proc_daemon::{Subsystem, SubsystemFn};
+    ///
+    /// let janitor = SubsystemFn::new("janitor", |shutdown| async move {
+    ///     shutdown.cancelled().await;
+    ///     Ok(())
+    /// })
+    /// .singleton();
+    /// assert!(janitor.singleton());
+    /// ```
+    #[must_use]
+    pub fn singleton(mut self) -> Self {
+        self.options_mut().singleton = true;
         self
     }
 
@@ -211,6 +232,10 @@ where
 
     fn critical(&self) -> bool {
         self.options().critical
+    }
+
+    fn singleton(&self) -> bool {
+        self.options().singleton
     }
 
     fn shutdown_timeout(&self) -> Option<Duration> {

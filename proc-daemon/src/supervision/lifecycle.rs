@@ -146,6 +146,11 @@ impl Readiness for Shared {
         }
     }
 
+    fn fencing_token(&self) -> Option<u64> {
+        let standing = self.leadership.now();
+        standing.leading.then_some(standing.fencing_token).flatten()
+    }
+
     fn stop_time_left(&self, index: usize) -> Option<std::time::Duration> {
         // In dependency order, a subsystem's stop begins when what runs after it has stopped.
         // Subsystems added at run time are outside the order: they stop from the first instant.

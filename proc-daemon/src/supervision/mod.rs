@@ -8,5 +8,6 @@ pub(crate) mod log_budget;
 pub(crate) mod membership;
 pub(crate) mod order;
 pub(crate) mod run;
+pub(crate) mod singleton;
 pub(crate) mod stop;
 pub(crate) mod supervisor;

@@ -14,8 +14,9 @@ use crate::state::{Shared, SubsystemEntry};
 use crate::subsystem::RunFuture;
 use crate::{Context, ShutdownHandle};
 
-/// One run, under its health check if it has one (and health checks are on).
-pub(crate) fn run_once(shared: &Arc<Shared>, index: usize) -> RunOnce<'_> {
+/// One run with `handle` as its shutdown handle, under its health check if it has one (and
+/// health checks are on).
+pub(crate) fn run_once(shared: &Arc<Shared>, index: usize, handle: ShutdownHandle) -> RunOnce<'_> {
     let entry = &shared.entries()[index];
     let subsystem = &*entry.subsystem;
     let check = if shared.config.get().monitoring.health_checks {
@@ -24,13 +25,13 @@ pub(crate) fn run_once(shared: &Arc<Shared>, index: usize) -> RunOnce<'_> {
         None
     };
     match check {
-        None => match start_run(shared, index, super::order::run_handle(shared, index)) {
+        None => match start_run(shared, index, handle) {
             Ok(run) => RunOnce::Plain(run),
             Err(panic) => RunOnce::Panicked(Some(panic)),
         },
         // Boxed: the health machinery's state (an interval, a join handle) would otherwise be
         // carried by every supervisor, checked or not.
-        Some(check) => RunOnce::Checked(Box::pin(run_checked(shared, index, check.into()))),
+        Some(check) => RunOnce::Checked(Box::pin(run_checked(shared, index, handle, check.into()))),
     }
 }
 
@@ -58,6 +59,7 @@ impl Future for RunOnce<'_> {
 async fn run_checked(
     shared: &Arc<Shared>,
     index: usize,
+    handle: ShutdownHandle,
     check: health::SharedCheck,
 ) -> Result<(), Arc<str>> {
     let entry = &shared.entries()[index];
@@ -65,9 +67,7 @@ async fn run_checked(
     // This run gets its own handle, so an unhealthy run can be stopped without stopping the
     // daemon; it is still cancelled by the daemon's shutdown (or, in dependency order, by its
     // own stop).
-    let token = super::order::run_handle(shared, index)
-        .token()
-        .child_token();
+    let token = handle.token().child_token();
     let run = match start_run(shared, index, ShutdownHandle::from_token(token.clone())) {
         Ok(run) => run,
         Err(panic) => return Err(panic),

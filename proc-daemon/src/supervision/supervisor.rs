@@ -14,8 +14,8 @@ use tokio::time::Instant;
 
 use super::lifecycle::{record_config_failure, record_failure, subsystem_started};
 use super::log_budget::LogBudget;
-use super::order::{Waited, restart_dependents, wait_for_dependencies};
-use super::run::run_once;
+use super::order::{Waited, restart_dependents};
+use super::singleton::{lost_leadership, run, wait_to_start};
 use crate::process::systemd;
 use crate::state::{Shared, SubsystemEntry};
 use crate::subsystem::restart::{Backoff, RestartWindow};
@@ -72,8 +72,8 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
         let entry = this.entry();
         let waited = if this.shared.shutdown.is_shutdown() || entry.is_removing() {
             Waited::ShuttingDown
-        } else if this.shared.dependencies().is_some() {
-            wait_for_dependencies(&this.shared, this.index).await
+        } else if this.shared.dependencies().is_some() || entry.subsystem.singleton() {
+            wait_to_start(&this.shared, this.index).await
         } else {
             Waited::Ready
         };
@@ -99,7 +99,7 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
         if let Some(state) = restart.as_deref_mut() {
             state.run_started = Instant::now();
         }
-        let outcome = run_once(&this.shared, this.index).await;
+        let outcome = run(&this.shared, this.index).await;
         if this.entry().count_started() {
             subsystem_started(&this.shared);
         }
@@ -165,6 +165,10 @@ fn after_run(
             }
         }
         return Next::End;
+    }
+
+    if entry.subsystem.singleton() && lost_leadership(shared, entry, &outcome) {
+        return Next::Rejoin;
     }
 
     if let Some(dependency) = shared
@@ -500,7 +504,11 @@ mod footprint {
         let supervise = super::supervise(shared.clone(), 0);
         let size = std::mem::size_of_val(&supervise);
         assert!(size <= 96, "supervise future is {size} bytes");
-        let run = crate::supervision::run::run_once(&shared, 0);
+        let run = crate::supervision::run::run_once(
+            &shared,
+            0,
+            crate::supervision::order::run_handle(&shared, 0),
+        );
         let size = std::mem::size_of_val(&run);
         assert!(size <= 40, "run_once future is {size} bytes");
         // 40, and the subsystem's own cancellation token (a pointer; its node, 136 bytes, is

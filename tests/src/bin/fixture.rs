@@ -315,6 +315,10 @@ fn build(
         // Answers `<pid> <line>` to each line on the `[listen]` socket `http`, one task per
         // connection, and finishes the connections it has when it is stopped.
         "echo" => daemon.with_subsystem(echo_server {}),
+        // One singleton (`scheduler`) and one ordinary subsystem (`worker`), for `[cluster]`.
+        "replica" => daemon
+            .with_subsystem(scheduler {})
+            .with_subsystem(worker {}),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -345,6 +349,25 @@ async fn greeter(context: proc_daemon::Context) -> proc_daemon::Result<()> {
             }
         }
     }
+}
+
+/// Runs on the leading replica only; says when it starts and stops, with its fencing token.
+#[proc_daemon::subsystem(singleton, shutdown_timeout = "1s")]
+async fn scheduler(context: proc_daemon::Context) {
+    println!(
+        "scheduler: running on pid {} (fencing token {:?})",
+        std::process::id(),
+        context.fencing_token()
+    );
+    context.shutdown().cancelled().await;
+    println!("scheduler: stopped on pid {}", std::process::id());
+}
+
+/// Runs on every replica.
+#[proc_daemon::subsystem]
+async fn worker(shutdown: proc_daemon::ShutdownHandle) {
+    println!("worker: running on pid {}", std::process::id());
+    shutdown.cancelled().await;
 }
 
 /// Stops accepting when cancelled, then waits for the connections in hand to finish: what
