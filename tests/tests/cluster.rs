@@ -126,7 +126,7 @@ fn never_two(replicas: &[&Replica], how_long: Duration) -> usize {
 fn exactly_one_replica_runs_the_singleton_and_it_moves_when_its_replica_goes() {
     let Some(binary) = etcd_binary() else { return };
     let dir = scratch_dir("cluster");
-    let (_etcd, endpoint) = start_etcd(binary, &dir);
+    let (etcd, endpoint) = start_etcd(binary, &dir);
     let config = dir.join("daemon.toml");
     std::fs::write(
         &config,
@@ -218,6 +218,30 @@ fn exactly_one_replica_runs_the_singleton_and_it_moves_when_its_replica_goes() {
     let takeover = sent.elapsed();
     eprintln!("takeover after SIGTERM of the leader: {takeover:?} (lease {LEASE_MS} ms)");
     assert!(takeover < Duration::from_millis(LEASE_MS), "{takeover:?}");
+
+    // etcd stops answering: the last leader cancels its singleton before its lease could
+    // expire; when etcd answers again it leads again (alone, so no two leaders).
+    let last = &mut replicas[0];
+    let pid = last.process.pid();
+    last.process
+        .wait_for(&format!("scheduler: running on pid {pid}"));
+    let frozen = Instant::now();
+    etcd.signal(libc::SIGSTOP);
+    last.process
+        .wait_for(&format!("scheduler: stopped on pid {pid}"));
+    let stopped_after = frozen.elapsed();
+    etcd.signal(libc::SIGCONT);
+    eprintln!(
+        "singleton stopped {stopped_after:?} after etcd stopped answering (lease {LEASE_MS} ms)"
+    );
+    assert!(
+        stopped_after < Duration::from_millis(LEASE_MS),
+        "{stopped_after:?}"
+    );
+    last.process
+        .wait_for("stops leading: its lease could not be renewed");
+    last.process
+        .wait_for_nth(&format!("scheduler: running on pid {pid}"), 2);
 }
 
 #[test]
