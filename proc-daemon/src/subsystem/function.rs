@@ -129,7 +129,8 @@ where
     ///     Ok(())
     /// })
     /// .singleton();
-    /// assert!(janitor.singleton());
+    /// // The builder method shadows the trait's question; ask the trait directly.
+    /// assert!(Subsystem::singleton(&janitor));
     /// ```
     #[must_use]
     pub fn singleton(mut self) -> Self {
