@@ -218,7 +218,7 @@ pub use error::{Error, Result, exit_code};
 pub use process::pidfile::PidFile;
 pub use process::runtime::build_runtime;
 pub use process::signal::SignalConfig;
-pub use state::{ReloadCounts, ShutdownReason, SubsystemEvent, SubsystemStatus};
+pub use state::{ClusterStanding, ReloadCounts, ShutdownReason, SubsystemEvent, SubsystemStatus};
 pub use subsystem::context::Context;
 pub use subsystem::contract::Subsystem;
 pub use subsystem::function::SubsystemFn;

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::etcd::{Etcd, Holder};
-use crate::state::{Shared, Standing};
+use crate::state::{ClusterStanding, Shared};
 use crate::{ClusterConfig, Error, Result};
 
 /// The election running beside the daemon; [`resign`](Self::resign) at the end.
@@ -193,7 +193,7 @@ impl Campaigner {
             );
         }
         self.term = ours.then_some(holder.revision);
-        self.shared.leadership.set(Standing {
+        self.shared.leadership.set(ClusterStanding {
             leading: ours,
             leader: Some(holder.instance.clone()),
             fencing_token: Some(holder.revision),

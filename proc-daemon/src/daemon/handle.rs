@@ -196,6 +196,14 @@ impl DaemonHandle {
         self.shared.config.subscribe()
     }
 
+    /// This replica's standing in the cluster's election (`[cluster]`): the first `changed()`
+    /// yields the standing now, then every change of leader, of this replica's role, of etcd's reachability. Without `[cluster]`
+    /// it never changes (not leading). See [`Context::leadership`](crate::Context::leadership).
+    #[must_use]
+    pub fn subscribe_leadership(&self) -> tokio::sync::watch::Receiver<crate::ClusterStanding> {
+        self.shared.leadership.announce()
+    }
+
     /// Reads the configuration file and environment again, validates them and, if they are
     /// good, makes them the configuration in force (what SIGHUP does). Settings that need a
     /// restart (`name`, `performance.worker_threads`, `pid_file`, `hot_reload`, `logging.json`,

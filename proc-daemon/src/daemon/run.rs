@@ -17,6 +17,9 @@ use crate::supervision::stop::{first_ten, shut_down};
 use crate::supervision::supervisor::supervise;
 use crate::{Config, Error, Result, SubsystemState};
 
+/// How long the end of a run waits for control-socket answers still being written.
+const ANSWERS_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
     let DaemonBuilder {
         shared,
@@ -165,6 +168,10 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         () = shared.shutdown.cancelled() => {}
     }
     let overrun = shut_down(&shared, &tracker).await;
+    // An answer already computed (`ok: stopping`, `ok: upgraded`) still reaches its client; a
+    // client that does not read it does not hold the exit up.
+    shared.answers.close();
+    let _ = tokio::time::timeout(ANSWERS_GRACE, shared.answers.wait()).await;
     // Every singleton has stopped: another replica may lead at once.
     #[cfg(feature = "cluster")]
     if let Some(election) = election {

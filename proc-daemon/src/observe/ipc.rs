@@ -245,6 +245,7 @@ async fn serve(mut stream: UnixStream, shared: Arc<Shared>) {
                 break;
             }
             let line: Vec<u8> = pending.drain(..=end).collect();
+            let _answering = shared.answers.token();
             let answer = answer(&line[..end], &shared).await;
             if !send(&mut stream, &answer).await {
                 return;
@@ -266,6 +267,7 @@ async fn serve(mut stream: UnixStream, shared: Arc<Shared>) {
             Ok(Ok(0)) => {
                 // A last command without a newline still gets its answer.
                 if !pending.is_empty() {
+                    let _answering = shared.answers.token();
                     let answer = answer(&pending, &shared).await;
                     send(&mut stream, &answer).await;
                 }

@@ -23,9 +23,8 @@ pub(crate) use entry::SubsystemEntry;
 pub(crate) use events::EventBus;
 pub use events::SubsystemEvent;
 pub(crate) use handover::{Handover, LockedFile};
+pub use leadership::ClusterStanding;
 pub(crate) use leadership::Leadership;
-#[cfg(feature = "cluster")]
-pub(crate) use leadership::Standing;
 pub(crate) use live_config::LiveConfig;
 pub use live_config::ReloadCounts;
 pub use snapshot::SubsystemStatus;
@@ -138,6 +137,9 @@ pub(crate) struct Shared {
     pub(crate) handover: Handover,
     /// This replica's standing in the cluster's election (`[cluster]`).
     pub(crate) leadership: Leadership,
+    /// Control-socket answers being written: the run waits (briefly) for them after the
+    /// subsystems stop, so the answer to `stop` or `upgrade` reaches its client.
+    pub(crate) answers: tokio_util::task::TaskTracker,
 }
 
 impl Shared {
@@ -163,6 +165,7 @@ impl Shared {
             stopping_since: OnceLock::new(),
             provided: OnceLock::new(),
             dependencies: OnceLock::new(),
+            answers: tokio_util::task::TaskTracker::new(),
             handover: Handover::default(),
             leadership: Leadership::default(),
         }

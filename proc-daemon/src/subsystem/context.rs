@@ -61,6 +61,9 @@ pub(crate) trait Readiness: Send + Sync + std::fmt::Debug {
 
     /// The fencing token of the term this replica leads, if it leads (`[cluster]`).
     fn fencing_token(&self) -> Option<u64>;
+
+    /// This replica's standing in the cluster's election, from now on.
+    fn leadership(&self) -> watch::Receiver<crate::ClusterStanding>;
 }
 
 impl Context {
@@ -235,6 +238,32 @@ impl Context {
     pub fn fencing_token(&self) -> Option<u64> {
         let (owner, _) = self.owner.as_ref()?;
         owner.fencing_token()
+    }
+
+    /// This replica's standing in the cluster's election (`[cluster]`), and every change of
+    /// it from now on: becoming or ceasing to be the leader, a new leader observed, etcd lost
+    /// or found again. A tokio `watch::Receiver` whose first `changed()` yields the standing
+    /// now; then each change: `changed().await` composes with `select!` and always yields the
+    /// latest standing. Any subsystem may watch it (a singleton need
+    /// not: it only runs while this replica leads). Outside a daemon, and without `[cluster]`,
+    /// it stays at the default (not leading).
+    ///
+    /// ```
+    /// # async fn follow(context: proc_daemon::Context) {
+    /// let mut leadership = context.leadership();
+    /// while leadership.changed().await.is_ok() {
+    ///     let standing = leadership.borrow_and_update().clone();
+    ///     println!("leading: {} (leader {:?})", standing.leading, standing.leader);
+    /// }
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn leadership(&self) -> watch::Receiver<crate::ClusterStanding> {
+        match &self.owner {
+            Some((owner, _)) => owner.leadership(),
+            // The sender may go: the receiver keeps the default, and `changed` ends at once.
+            None => watch::Sender::new(crate::ClusterStanding::default()).subscribe(),
+        }
     }
 
     /// The `[app]` table as the application's own type.

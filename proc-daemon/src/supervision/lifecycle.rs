@@ -151,6 +151,10 @@ impl Readiness for Shared {
         standing.leading.then_some(standing.fencing_token).flatten()
     }
 
+    fn leadership(&self) -> tokio::sync::watch::Receiver<crate::ClusterStanding> {
+        self.leadership.announce()
+    }
+
     fn stop_time_left(&self, index: usize) -> Option<std::time::Duration> {
         // In dependency order, a subsystem's stop begins when what runs after it has stopped.
         // Subsystems added at run time are outside the order: they stop from the first instant.

@@ -363,11 +363,23 @@ async fn scheduler(context: proc_daemon::Context) {
     println!("scheduler: stopped on pid {}", std::process::id());
 }
 
-/// Runs on every replica.
+/// Runs on every replica; reports each change of the replica's standing in the election.
 #[proc_daemon::subsystem]
-async fn worker(shutdown: proc_daemon::ShutdownHandle) {
-    println!("worker: running on pid {}", std::process::id());
-    shutdown.cancelled().await;
+async fn worker(context: proc_daemon::Context) {
+    let pid = std::process::id();
+    let mut leadership = context.leadership();
+    println!("worker: running on pid {pid}");
+    loop {
+        tokio::select! {
+            () = context.shutdown().cancelled() => return,
+            changed = leadership.changed() => if changed.is_err() { return },
+        }
+        let standing = leadership.borrow_and_update().clone();
+        println!(
+            "worker: standing on pid {pid}: leading={} leader={:?} token={:?} reachable={}",
+            standing.leading, standing.leader, standing.fencing_token, standing.reachable
+        );
+    }
 }
 
 /// Stops accepting when cancelled, then waits for the connections in hand to finish: what
