@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p bench --bins
 (cd bench/peers && cargo build --release -q)
-exec target/release/harness "$@"
+exec "${CARGO_TARGET_DIR:-target}"/release/harness "$@"
