@@ -2,7 +2,8 @@
 //! tables of medians with ratios to the floor.
 //!
 //! `harness [runs] [N ...]` — by default 5 runs, idle N = 1, 1000, 10000, 100000, then the
-//! restart and cleanup workloads (`BENCH_WORKLOADS=idle,added,cleanup` picks some). Expects the implementations next to its own executable or in
+//! restart and cleanup workloads (`BENCH_WORKLOADS=idle,added,cleanup` picks some;
+//! `BENCH_IMPLEMENTATIONS=ours` runs only ours beside the floor). Expects the implementations next to its own executable or in
 //! `bench/peers/target/release` (`bench/run.sh` builds them).
 
 use std::io::{BufRead, BufReader, Read};
@@ -182,8 +183,16 @@ impl Implementations {
             .unwrap()
             .to_path_buf();
         let peers = dir.join("../../bench/peers/target/release");
+        // `BENCH_IMPLEMENTATIONS=ours` (comma-separated) runs only those beside the floor.
+        let chosen = std::env::var("BENCH_IMPLEMENTATIONS").ok();
         let (names, paths) = IMPLEMENTATIONS
             .iter()
+            .filter(|&&name| {
+                name == "floor"
+                    || chosen
+                        .as_deref()
+                        .is_none_or(|chosen| chosen.split(',').any(|c| c.trim() == name))
+            })
             .filter_map(|&name| {
                 [dir.join(name), peers.join(name)]
                     .into_iter()

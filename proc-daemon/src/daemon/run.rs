@@ -168,6 +168,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
         () = shared.shutdown.cancelled() => {}
     }
     let overrun = shut_down(&shared, &tracker).await;
+    shared.release_aborts();
     // An answer already computed (`ok: stopping`, `ok: upgraded`) still reaches its client; a
     // client that does not read it does not hold the exit up.
     shared.answers.close();

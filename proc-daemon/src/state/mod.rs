@@ -300,6 +300,12 @@ impl Shared {
         aborts[index] = Some(abort);
     }
 
+    /// Drops every abort handle once all supervisors have ended: each handle keeps its task's
+    /// memory allocated, which the run's report can then reuse.
+    pub(crate) fn release_aborts(&self) {
+        *crate::lock::mutex(&self.aborts) = Vec::new();
+    }
+
     /// The abort handle of the supervisor at `index`, if it was started.
     pub(crate) fn abort_handle(&self, index: usize) -> Option<tokio::task::AbortHandle> {
         crate::lock::mutex(&self.aborts)
