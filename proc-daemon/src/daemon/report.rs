@@ -1,8 +1,9 @@
 //! [`RunReport`]: how a daemon's run ended — why it stopped, the configuration last in force,
 //! and every subsystem's final state — returned by [`DaemonBuilder::run`](crate::DaemonBuilder::run).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use crate::state::Shared;
 use crate::{Config, ShutdownReason, SubsystemStatus};
 
 /// How a daemon's run ended, when it ended cleanly (a failed run is an
@@ -23,19 +24,19 @@ use crate::{Config, ShutdownReason, SubsystemStatus};
 pub struct RunReport {
     reason: ShutdownReason,
     config: Arc<Config>,
-    subsystems: Vec<SubsystemStatus>,
+    /// Read when first asked for: a program that only wants the exit code (what `#[daemon]`
+    /// does) does not pay for a status per subsystem on its way out.
+    subsystems: Arc<OnceLock<Vec<SubsystemStatus>>>,
+    daemon: Arc<Shared>,
 }
 
 impl RunReport {
-    pub(crate) const fn new(
-        reason: ShutdownReason,
-        config: Arc<Config>,
-        subsystems: Vec<SubsystemStatus>,
-    ) -> Self {
+    pub(crate) fn new(reason: ShutdownReason, config: Arc<Config>, daemon: Arc<Shared>) -> Self {
         Self {
             reason,
             config,
-            subsystems,
+            subsystems: Arc::default(),
+            daemon,
         }
     }
 
@@ -54,6 +55,7 @@ impl RunReport {
     /// Every subsystem as it ended, with its restarts and last error.
     #[must_use]
     pub fn subsystems(&self) -> &[SubsystemStatus] {
-        &self.subsystems
+        // Every supervisor has ended: the statuses no longer change.
+        self.subsystems.get_or_init(|| self.daemon.statuses())
     }
 }

@@ -205,7 +205,7 @@ pub(super) async fn run_to_end(builder: DaemonBuilder) -> Result<RunReport> {
             .shutdown_reason()
             .unwrap_or(ShutdownReason::Requested),
         shared.config.get(),
-        shared.statuses(),
+        shared.clone(),
     ))
 }
 
