@@ -41,13 +41,17 @@ impl Dependencies {
     /// Resolves every subsystem's `dependencies()`; `None` when none has any. An unknown name
     /// or a cycle is a configuration error naming it.
     pub(crate) fn resolve(entries: &[SubsystemEntry]) -> Result<Option<Self>, Error> {
+        // Most daemons declare no order: found without collecting a list per subsystem.
+        if entries
+            .iter()
+            .all(|entry| entry.subsystem.dependencies().is_empty())
+        {
+            return Ok(None);
+        }
         let declared: Vec<Vec<String>> = entries
             .iter()
             .map(|entry| entry.subsystem.dependencies())
             .collect();
-        if declared.iter().all(Vec::is_empty) {
-            return Ok(None);
-        }
         let position = |name: &str| entries.iter().position(|entry| entry.name() == name);
         let mut after = Vec::with_capacity(entries.len());
         for (entry, names) in entries.iter().zip(&declared) {

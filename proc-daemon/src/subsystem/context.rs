@@ -191,6 +191,12 @@ impl Context {
         &self.shutdown
     }
 
+    /// The run's shutdown handle, without the rest (moved, not cloned: a clone of the token
+    /// takes its lock).
+    pub(crate) fn into_shutdown(self) -> ShutdownHandle {
+        self.shutdown
+    }
+
     /// The configuration in force (after a reload, the new one).
     #[must_use]
     pub fn config(&self) -> Arc<Config> {

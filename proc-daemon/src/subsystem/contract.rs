@@ -48,7 +48,7 @@ pub trait Subsystem: Send + Sync + 'static {
     /// Starts one run with access to the daemon's [`Context`]; this is what the daemon calls.
     /// The default hands [`run`](Subsystem::run) the context's shutdown handle.
     fn run_with_context(&self, context: Context) -> RunFuture {
-        self.run(context.shutdown().clone())
+        self.run(context.into_shutdown())
     }
 
     /// The name used in logs, events, metrics and status.
