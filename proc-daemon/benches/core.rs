@@ -84,6 +84,34 @@ fn core(c: &mut Criterion) {
             });
         });
     });
+
+    // The same cycle by hand, on the same runtime: what a careful hand-written daemon's
+    // shutdown costs (one task, a `CancellationToken`, a `TaskTracker`), as the floor.
+    c.bench_function("shutdown_cycle_1_task_floor", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let (started, running) = tokio::sync::oneshot::channel::<()>();
+                let token = tokio_util::sync::CancellationToken::new();
+                let tracker = tokio_util::task::TaskTracker::new();
+                let daemon = {
+                    let (token, tracker) = (token.clone(), tracker.clone());
+                    tokio::spawn(async move {
+                        let worker = token.clone();
+                        tracker.spawn(async move {
+                            let _ = started.send(());
+                            worker.cancelled().await;
+                        });
+                        tracker.close();
+                        tracker.wait().await;
+                    })
+                };
+                running.await.unwrap();
+                token.cancel();
+                daemon.await.unwrap();
+                black_box(tracker.is_empty())
+            });
+        });
+    });
 }
 
 criterion_group!(benches, core);

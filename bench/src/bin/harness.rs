@@ -28,6 +28,9 @@ struct Sample {
     start: Duration,
     stop: Duration,
     peak_rss_bytes: u64,
+    /// Private (anonymous) resident memory once `ready` was printed: the heap, stacks and
+    /// tasks, without the executable's and libraries' pages that peak RSS also counts.
+    anon_rss_bytes: u64,
     cpu: Duration,
     /// `runs <count>` as printed at exit.
     runs: Option<u64>,
@@ -119,6 +122,7 @@ fn run_once(program: &PathBuf, args: &[String], hold: Duration) -> Sample {
         }
     }
     let start = spawned.elapsed();
+    let anon_rss_bytes = anonymous_rss(pid);
     std::thread::sleep(hold); // the workload's measurement window, not synchronisation
     let signalled = Instant::now();
     // SAFETY: signalling our own child, which has not been reaped yet.
@@ -134,11 +138,25 @@ fn run_once(program: &PathBuf, args: &[String], hold: Duration) -> Sample {
         start,
         stop,
         peak_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap() * 1024,
+        anon_rss_bytes,
         cpu: cpu_time(&usage),
         runs,
         unclean: describe_unclean(status),
         unsupported: None,
     }
+}
+
+/// `RssAnon` of a running process, from `/proc/PID/status` (0 where there is none).
+fn anonymous_rss(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                let kib = line.strip_prefix("RssAnon:")?.trim().strip_suffix("kB")?;
+                kib.trim().parse::<u64>().ok()
+            })
+        })
+        .map_or(0, |kib| kib * 1024)
 }
 
 fn median<T: Copy + PartialOrd>(mut values: Vec<T>) -> T {
@@ -228,7 +246,7 @@ fn idle_table(
         .map(|n| vec![workload.to_owned(), n.to_string()])
         .collect();
     let samples = implementations.measure(runs, &cases, Duration::ZERO);
-    let medians: Vec<Vec<(f64, f64, u64)>> = samples
+    let medians: Vec<Vec<(f64, f64, u64, u64)>> = samples
         .iter()
         .map(|per_count| {
             per_count
@@ -238,6 +256,7 @@ fn idle_table(
                         median(runs.iter().map(|s| millis(s.start)).collect()),
                         median(runs.iter().map(|s| millis(s.stop)).collect()),
                         median(runs.iter().map(|s| s.peak_rss_bytes).collect()),
+                        median(runs.iter().map(|s| s.anon_rss_bytes).collect()),
                     )
                 })
                 .collect()
@@ -255,13 +274,13 @@ fn idle_table(
     };
     println!("### {title}\n");
     println!(
-        "| implementation | N | start to all running | SIGTERM to exit | peak RSS | bytes per subsystem |"
+        "| implementation | N | start to all running | SIGTERM to exit | peak RSS | anonymous RSS at ready | bytes per subsystem |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (c, &n) in counts.iter().enumerate() {
         for (i, name) in implementations.names.iter().enumerate() {
-            let (start, stop, rss) = medians[i][c];
-            let (floor_start, floor_stop, _) = medians[0][c];
+            let (start, stop, rss, anon) = medians[i][c];
+            let (floor_start, floor_stop, _, floor_anon) = medians[0][c];
             let bytes = per_subsystem(i, c).map_or_else(
                 || "–".to_owned(),
                 |b| {
@@ -271,8 +290,18 @@ fn idle_table(
             );
             #[allow(clippy::cast_precision_loss)]
             let rss_mib = rss as f64 / 1_048_576.0;
+            #[allow(clippy::cast_precision_loss)]
+            let (anon_mib, anon_over) = (
+                anon as f64 / 1_048_576.0,
+                (anon as f64 - floor_anon as f64) / 1_048_576.0,
+            );
+            let anon = if i == 0 {
+                format!("{anon_mib:.2} MiB")
+            } else {
+                format!("{anon_mib:.2} MiB ({anon_over:+.2})")
+            };
             println!(
-                "| {name} | {n} | {} | {} | {rss_mib:.1} MiB | {bytes} |",
+                "| {name} | {n} | {} | {} | {rss_mib:.1} MiB | {anon} | {bytes} |",
                 with_ratio(format!("{start:.1} ms"), i, start / floor_start),
                 failure(&samples[i][c]).unwrap_or_else(|| with_ratio(
                     format!("{stop:.1} ms"),

@@ -1,13 +1,16 @@
 //! `logging.file`: log output to a file that rotates by size (`max_file_size`, `max_files`) and
 //! can be reopened on SIGUSR1 for an external logrotate.
+//!
+//! Rotation is written here rather than taken from a crate: it is a few renames, and the crates
+//! that do it bring date and compression libraries (`chrono`, `flate2`) that a size rotation
+//! without compression never calls (100 KB of every daemon's binary, docs/PERFORMANCE.md).
 
+use std::ffi::OsString;
+use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use file_rotate::suffix::AppendCount;
-use file_rotate::{ContentLimit, FileRotate, compression::Compression};
 
 /// Set by SIGUSR1; the writer reopens the file before its next write.
 static REOPEN: AtomicBool = AtomicBool::new(false);
@@ -17,13 +20,15 @@ pub(crate) fn request_reopen() {
     REOPEN.store(true, Ordering::Release);
 }
 
-/// The log file: `path`, rotated to `path.1`, `path.2`, ... once it passes `max_size` bytes
-/// (after a complete line, so no line is ever split), keeping `max_files` files in all.
+/// The log file: `path`, rotated to `path.1`, `path.2`, ... once it reaches `max_size` bytes
+/// (before the next line, so no line is ever split), keeping `max_files` files in all.
 pub(crate) struct LogFile {
     path: PathBuf,
-    max_size: usize,
-    max_files: usize,
-    file: Option<FileRotate<AppendCount>>,
+    max_size: u64,
+    max_files: u32,
+    file: Option<File>,
+    /// Bytes in the file being written (what it held when opened, and what was written since).
+    size: u64,
     /// The last write failed and that was reported; the next success is reported too.
     failing: bool,
 }
@@ -32,39 +37,59 @@ impl LogFile {
     pub(crate) fn new(path: PathBuf, max_size: u64, max_files: u32) -> Self {
         Self {
             path,
-            max_size: usize::try_from(max_size).unwrap_or(usize::MAX).max(1),
-            max_files: usize::try_from(max_files).unwrap_or(usize::MAX).max(1),
+            max_size: max_size.max(1),
+            max_files: max_files.max(1),
             file: None,
+            size: 0,
             failing: false,
         }
     }
 
-    fn file(&mut self) -> std::io::Result<&mut FileRotate<AppendCount>> {
+    fn file(&mut self) -> std::io::Result<&mut File> {
         if REOPEN.swap(false, Ordering::AcqRel) {
             self.file = None;
         }
         if self.file.is_none() {
-            // The file is made (or checked) here first, never through a link and only if it
-            // is ours; `FileRotate` would otherwise panic on a missing directory.
+            // Made (or checked) here first, never through a link and only if it is ours.
             check_ours(&self.path)?;
-            // Its own opens (after each rotation) never follow a link either.
-            let mut options = std::fs::OpenOptions::new();
-            options
-                .read(true)
-                .create(true)
-                .append(true)
-                .mode(0o640)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
-            self.file = Some(FileRotate::new(
-                &self.path,
-                // Rotated files, besides the one being written.
-                AppendCount::new(self.max_files - 1),
-                ContentLimit::BytesSurpassed(self.max_size),
-                Compression::None,
-                Some(options),
-            ));
+            let file = open_for_append(&self.path)?;
+            self.size = file.metadata()?.len();
+            self.file = Some(file);
         }
         Ok(self.file.as_mut().expect("opened above"))
+    }
+
+    /// `path.n`.
+    fn numbered(&self, n: u32) -> PathBuf {
+        let mut name = OsString::from(self.path.as_os_str());
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    }
+
+    /// The current file becomes `path.1`, each older one moves up a number, and the one that
+    /// would exceed `max_files` (and any left beyond it by an earlier, larger `max_files`) is
+    /// removed; then a new, empty file is opened. Renames and removals act on names, never
+    /// through a link.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.file = None;
+        let kept = self.max_files - 1;
+        let mut beyond = kept.max(1);
+        if kept == 0 {
+            gone(std::fs::remove_file(&self.path))?;
+        } else {
+            gone(std::fs::remove_file(self.numbered(kept)))?;
+            for n in (1..kept).rev() {
+                gone(std::fs::rename(self.numbered(n), self.numbered(n + 1)))?;
+            }
+            gone(std::fs::rename(&self.path, self.numbered(1)))?;
+            beyond = kept + 1;
+        }
+        while std::fs::remove_file(self.numbered(beyond)).is_ok() {
+            beyond += 1;
+        }
+        self.file = Some(open_for_append(&self.path)?);
+        self.size = 0;
+        Ok(())
     }
 
     /// Reports the first failure of a burst, and the recovery, on standard error (the log
@@ -114,8 +139,18 @@ fn check_ours(path: &Path) -> std::io::Result<()> {
 }
 
 impl Write for LogFile {
+    /// Writes `buf` (one whole line from the log writer) to the file, rotating first if the
+    /// file has reached its size.
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let outcome = self.file().and_then(|file| file.write(buf));
+        let outcome = self.file().map(drop).and_then(|()| {
+            if self.size >= self.max_size {
+                self.rotate()?;
+            }
+            let file = self.file()?;
+            file.write_all(buf)?;
+            self.size += buf.len() as u64;
+            Ok(buf.len())
+        });
         if outcome.is_err() {
             // Opened again at the next line: a recreated directory or freed space recovers.
             self.file = None;
@@ -124,7 +159,109 @@ impl Write for LogFile {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        let outcome = self.file().and_then(Write::flush);
+        let outcome = self.file().and_then(|file| file.flush());
         self.note(outcome)
+    }
+}
+
+/// Opens `path` to append, creating it (mode 0640) if needed, never through a symbolic link.
+fn open_for_append(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// A file that was not there to move or remove is not an error.
+fn gone(outcome: std::io::Result<()>) -> std::io::Result<()> {
+    match outcome {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("proc-daemon-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn rotates_whole_lines_and_keeps_max_files() {
+        let dir = scratch("rotation");
+        let path = dir.join("d.log");
+        let mut log = LogFile::new(path.clone(), 10, 3);
+        for line in [
+            "aaaaaaaaaaaa\n",
+            "bbbb\n",
+            "cccccccc\n",
+            "dd\n",
+            "eeeeeeeeeeee\n",
+            "f\n",
+        ] {
+            log.write_all(line.as_bytes()).unwrap();
+        }
+        assert_eq!(names(&dir), ["d.log", "d.log.1", "d.log.2"]);
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+        assert_eq!(read("d.log.2"), "bbbb\ncccccccc\n");
+        assert_eq!(read("d.log.1"), "dd\neeeeeeeeeeee\n");
+        assert_eq!(read("d.log"), "f\n");
+    }
+
+    #[test]
+    fn an_existing_file_counts_and_stale_numbers_go() {
+        let dir = scratch("rotation-existing");
+        let path = dir.join("d.log");
+        std::fs::write(&path, "0123456789\n").unwrap();
+        // Left by an earlier configuration that kept more files.
+        for n in 1..=4 {
+            std::fs::write(dir.join(format!("d.log.{n}")), format!("old {n}\n")).unwrap();
+        }
+        let mut log = LogFile::new(path, 10, 2);
+        log.write_all(b"new\n").unwrap();
+        assert_eq!(names(&dir), ["d.log", "d.log.1"]);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("d.log.1")).unwrap(),
+            "0123456789\n"
+        );
+    }
+
+    #[test]
+    fn one_file_in_all_starts_afresh() {
+        let dir = scratch("rotation-single");
+        let path = dir.join("d.log");
+        let mut log = LogFile::new(path.clone(), 4, 1);
+        log.write_all(b"first\n").unwrap();
+        log.write_all(b"second\n").unwrap();
+        assert_eq!(names(&dir), ["d.log"]);
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "second\n");
+    }
+
+    #[test]
+    fn a_link_in_place_of_the_file_is_refused() {
+        let dir = scratch("rotation-link");
+        let target = dir.join("elsewhere");
+        std::fs::write(&target, "").unwrap();
+        let path = dir.join("d.log");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let mut log = LogFile::new(path, 10, 2);
+        assert!(log.write_all(b"line\n").is_err());
+        assert_eq!(std::fs::read_to_string(target).unwrap(), "");
     }
 }
