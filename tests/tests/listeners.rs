@@ -83,25 +83,18 @@ fn a_bad_address_is_a_configuration_error() {
     daemon.wait_for("listen.http: \"localhost:http\" is not an address");
 }
 
-#[test]
-fn under_socket_activation_the_inherited_socket_is_taken_by_name() {
-    // What systemd does: the socket is open before the daemon starts, passed as fd 3 with
-    // LISTEN_PID (the daemon's own pid), LISTEN_FDS and LISTEN_FDNAMES.
-    let socket = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = socket.local_addr().unwrap().to_string();
-    let dir = scratch_dir("listen-activation");
-    // An address the daemon could not bind itself: it must not try.
-    let config = config_with(&dir, "192.0.2.1:80");
-    let fd = socket.as_raw_fd();
+/// The fixture's `listen` scenario started the way systemd starts a socket-activated service:
+/// `fd` passed as fd 3 named `http`, with LISTEN_PID (the daemon's own pid), LISTEN_FDS and
+/// LISTEN_FDNAMES.
+fn activated(fd: std::os::fd::RawFd, config: &str) -> Command {
     let mut command = Command::new("sh");
     command
         .args(["-c", "LISTEN_PID=$$ exec \"$0\" listen", FIXTURE])
-        .env("DAEMON_CONFIG", &config)
+        .env("DAEMON_CONFIG", config)
         .env("LISTEN_FDS", "1")
-        .env("LISTEN_FDNAMES", "http")
-        .env("FIXTURE_SHOW_CHILD_ENV", "1");
+        .env("LISTEN_FDNAMES", "http");
     // SAFETY: dup2 and fcntl are async-signal-safe. The duplicate on fd 3 has no close-on-exec
-    // flag; but when the socket already is fd 3, dup2 does nothing and the flag must be
+    // flag; but when the descriptor already is fd 3, dup2 does nothing and the flag must be
     // cleared by hand, or exec closes it.
     unsafe {
         command.pre_exec(move || {
@@ -116,6 +109,49 @@ fn under_socket_activation_the_inherited_socket_is_taken_by_name() {
             Ok(())
         });
     }
+    command
+}
+
+#[test]
+fn a_passed_descriptor_that_is_not_the_socket_configured_stops_the_start() {
+    let dir = scratch_dir("listen-activation-wrong");
+    let config = config_with(&dir, "127.0.0.1:0");
+    let file = std::fs::File::create(dir.join("not-a-socket")).unwrap();
+    let mut daemon = Process::spawn(activated(file.as_raw_fd(), &config));
+    assert_eq!(
+        daemon.wait_exit(),
+        Exit::Code(78),
+        "{}",
+        daemon.transcript()
+    );
+    daemon.wait_for(
+        "listen.http: the descriptor passed as `http` (fd 3) by systemd's socket activation is not a socket",
+    );
+
+    let unix = std::os::unix::net::UnixListener::bind(dir.join("unix.sock")).unwrap();
+    let mut daemon = Process::spawn(activated(unix.as_raw_fd(), &config));
+    assert_eq!(
+        daemon.wait_exit(),
+        Exit::Code(78),
+        "{}",
+        daemon.transcript()
+    );
+    daemon.wait_for(
+        "listen.http: the socket passed as `http` (fd 3) by systemd's socket activation is not of the kind configured",
+    );
+}
+
+#[test]
+fn under_socket_activation_the_inherited_socket_is_taken_by_name() {
+    // What systemd does: the socket is open before the daemon starts, passed as fd 3 with
+    // LISTEN_PID (the daemon's own pid), LISTEN_FDS and LISTEN_FDNAMES.
+    let socket = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = socket.local_addr().unwrap().to_string();
+    let dir = scratch_dir("listen-activation");
+    // An address the daemon could not bind itself: it must not try.
+    let config = config_with(&dir, "192.0.2.1:80");
+    let mut command = activated(socket.as_raw_fd(), &config);
+    command.env("FIXTURE_SHOW_CHILD_ENV", "1");
     let mut daemon = Process::spawn(command);
     daemon.wait_for(
         "listener `http`: taken from systemd's socket activation (fd 3) instead of binding",

@@ -158,6 +158,26 @@ fn listening_address(daemon: &mut Process, pid: i32) -> String {
     line.rsplit(' ').next().unwrap().to_owned()
 }
 
+/// The number that follows `marker` in `text`.
+fn pid_after(text: &str, marker: &str) -> i32 {
+    text.split(marker)
+        .nth(1)
+        .map(|rest| rest.trim_start())
+        .and_then(|rest| {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            rest[..digits].parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no pid after {marker:?} in {text:?}"))
+}
+
+/// The new process's pid in `ctl upgrade`'s answer (`ok: upgraded; pid N serves now`).
+fn upgraded_to(answer: &str) -> i32 {
+    assert!(answer.starts_with("ok: upgraded; pid "), "{answer:?}");
+    pid_after(answer, "pid ")
+}
+
 #[test]
 fn an_upgrade_to_a_replaced_binary_refuses_no_connection_and_loses_no_request() {
     adopt_orphans();
@@ -176,12 +196,7 @@ fn an_upgrade_to_a_replaced_binary_refuses_no_connection_and_loses_no_request() 
     replace_binary(&program, Path::new(FIXTURE));
     let (code, answer, error) = ctl(&program, &config, "upgrade");
     assert_eq!(code, 0, "{answer} {error}\n{}", old.transcript());
-    let new_pid: i32 = answer
-        .strip_prefix("ok: upgraded; pid ")
-        .and_then(|rest| rest.strip_suffix(" serves now"))
-        .unwrap_or_else(|| panic!("{answer:?}"))
-        .parse()
-        .unwrap();
+    let new_pid = upgraded_to(&answer);
     assert_ne!(new_pid, old_pid);
     // The old process finishes what it serves and exits 0; the new one serves on.
     assert_eq!(old.wait_ended(), Exit::Code(0), "{}", old.transcript());
@@ -283,13 +298,7 @@ fn a_new_binary_that_fails_before_ready_leaves_the_old_one_serving() {
     replace_binary(&program, Path::new(FIXTURE));
     daemon.signal(libc::SIGUSR2);
     let ready = daemon.wait_for("upgrade: the new process (pid ");
-    let new_pid: i32 = ready
-        .split("(pid ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let new_pid = pid_after(&ready, "(pid ");
     assert_eq!(
         daemon.wait_ended(),
         Exit::Code(0),
@@ -388,11 +397,7 @@ fn under_systemd_the_listeners_are_kept_in_the_fd_store_and_mainpid_follows_the_
 
     let (code, answer, _) = ctl(&program, &config, "upgrade");
     assert_eq!(code, 0, "{answer}");
-    let new_pid: i32 = answer
-        .trim_start_matches("ok: upgraded; pid ")
-        .trim_end_matches(" serves now")
-        .parse()
-        .unwrap();
+    let new_pid = upgraded_to(&answer);
     // The new process stores the same socket again (systemd keeps one copy), becomes ready,
     // and the old one names it the main process; systemd never hears the old one is stopping.
     let mut after = Vec::new();

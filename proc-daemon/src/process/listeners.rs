@@ -118,7 +118,7 @@ fn family(fd: RawFd) -> Option<libc::sa_family_t> {
 fn giver() -> String {
     match inherited::upgrading_from() {
         Some(parent) => format!("the daemon this process upgrades (pid {parent})"),
-        None => "systemd".to_owned(),
+        None => "systemd's socket activation".to_owned(),
     }
 }
 
@@ -126,7 +126,7 @@ fn giver() -> String {
 fn adopt(name: &str, fd: RawFd, owned: OwnedFd, address: &Address) -> Result<Listener> {
     let family = family(fd).ok_or_else(|| {
         Error::config(format!(
-            "listen.{name}: the descriptor {} passed as `{name}` (fd {fd}) is not a socket",
+            "listen.{name}: the descriptor passed as `{name}` (fd {fd}) by {} is not a socket",
             giver()
         ))
     })?;
@@ -135,19 +135,15 @@ fn adopt(name: &str, fd: RawFd, owned: OwnedFd, address: &Address) -> Result<Lis
         (libc::AF_UNIX, Address::Unix(_)) => Listener::Unix(owned.into()),
         _ => {
             return Err(Error::config(format!(
-                "listen.{name}: the socket {} passed as `{name}` (fd {fd}) is not of the kind configured ({address:?})",
+                "listen.{name}: the socket passed as `{name}` (fd {fd}) by {} is not of the kind configured ({address:?})",
                 giver()
             )));
         }
     };
-    match inherited::upgrading_from() {
-        Some(parent) => tracing::info!(
-            "listener `{name}`: taken from the daemon this process upgrades (pid {parent}, fd {fd}) instead of binding {address:?}"
-        ),
-        None => tracing::info!(
-            "listener `{name}`: taken from systemd's socket activation (fd {fd}) instead of binding {address:?}"
-        ),
-    }
+    tracing::info!(
+        "listener `{name}`: taken from {} (fd {fd}) instead of binding {address:?}",
+        giver()
+    );
     Ok(listener)
 }
 
