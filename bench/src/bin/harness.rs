@@ -279,6 +279,10 @@ fn idle_table(
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (c, &n) in counts.iter().enumerate() {
         for (i, name) in implementations.names.iter().enumerate() {
+            if let Some(reason) = samples[i][c].iter().find_map(|s| s.unsupported.as_ref()) {
+                println!("| {name} | {n} | {reason} | – | – | – | – |");
+                continue;
+            }
             let (start, stop, rss, anon) = medians[i][c];
             let (floor_start, floor_stop, _, floor_anon) = medians[0][c];
             let bytes = per_subsystem(i, c).map_or_else(
