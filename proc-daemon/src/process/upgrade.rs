@@ -101,7 +101,7 @@ fn refuse(shared: &Shared) -> Result<(), String> {
     if shared.lifecycle().in_process {
         return Err("a daemon run in process (`TestDaemon`) cannot upgrade".into());
     }
-    if shared.shutdown.is_shutdown() {
+    if shared.is_stopping() {
         return Err("the daemon is shutting down".into());
     }
     shared.handover.begin()

@@ -352,6 +352,12 @@ impl Shared {
         let _ = self.stopping_since.set(Instant::now());
     }
 
+    /// Whether shutdown has been requested: set before the handles are cancelled (which may
+    /// happen a moment later, on a runtime worker), and cheaper to read than the token.
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping_since.get().is_some()
+    }
+
     /// How long ago shutdown began (zero if it has not).
     pub(crate) fn time_stopping(&self) -> Duration {
         self.stopping_since

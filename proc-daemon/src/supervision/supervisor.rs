@@ -70,7 +70,7 @@ pub(crate) async fn supervise(shared: Arc<Shared>, index: usize) {
     let holds_readiness = this.entry().subsystem.holds_readiness();
     loop {
         let entry = this.entry();
-        let waited = if this.shared.shutdown.is_shutdown() || entry.is_removing() {
+        let waited = if this.shared.is_stopping() || entry.is_removing() {
             Waited::ShuttingDown
         } else if this.shared.dependencies().is_some() || entry.subsystem.singleton() {
             wait_to_start(&this.shared, this.index).await
@@ -147,7 +147,7 @@ fn after_run(
 ) -> Next {
     let entry = &shared.entries()[index];
     let name = entry.name();
-    if shared.shutdown.is_shutdown() || entry.is_removing() {
+    if shared.is_stopping() || entry.is_removing() {
         if let Some(state) = restart.as_deref_mut() {
             state.log.report(name);
         }
