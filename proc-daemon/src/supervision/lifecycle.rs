@@ -251,4 +251,40 @@ mod tests {
             "{left:?}"
         );
     }
+
+    fn shared_on(runtime: &tokio::runtime::Runtime) -> std::sync::Arc<crate::state::Shared> {
+        let shared = std::sync::Arc::new(crate::state::Shared::new(Config::default(), 0));
+        runtime.block_on(async { shared.set_runtime(tokio_util::task::TaskTracker::new()) });
+        shared
+    }
+
+    #[test]
+    fn a_shutdown_asked_from_another_thread_is_cancelled_by_a_worker() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .unwrap();
+        let shared = shared_on(&runtime);
+        let asked = shared.clone();
+        std::thread::spawn(move || {
+            super::request_shutdown(&asked, crate::ShutdownReason::Requested);
+        })
+        .join()
+        .unwrap();
+        assert!(shared.is_stopping());
+        let cancelled = runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(30), shared.shutdown.cancelled()).await
+        });
+        assert!(cancelled.is_ok(), "the worker never cancelled the handles");
+    }
+
+    #[test]
+    fn a_shutdown_asked_after_the_runtime_is_gone_still_cancels() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let shared = shared_on(&runtime);
+        drop(runtime);
+        super::request_shutdown(&shared, crate::ShutdownReason::Requested);
+        assert!(shared.shutdown.is_shutdown());
+    }
 }
