@@ -48,29 +48,33 @@ fn cpu_time(usage: &libc::rusage) -> Duration {
     micros(usage.ru_utime) + micros(usage.ru_stime)
 }
 
-/// Waits for the child (polling, so a process that never exits is recorded as hung and
-/// killed) and returns its wait status and resource usage.
+/// Waits for the child, blocking in `wait4` (so the stop time is not rounded to a polling
+/// interval), while a watchman kills it if it is still running [`STOP_PATIENCE`] after the
+/// signal; returns its wait status (or [`HUNG`]) and resource usage.
 fn reap(pid: i32, signalled: Instant) -> (i32, libc::rusage) {
-    let mut status = 0;
-    // SAFETY: wait4 and kill on our own child; the rusage is written by the kernel.
-    unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        loop {
-            let waited = libc::wait4(pid, &raw mut status, libc::WNOHANG, &raw mut usage);
-            assert!(waited >= 0, "wait4 failed");
-            if waited == pid {
-                break;
-            }
-            if signalled.elapsed() > STOP_PATIENCE {
-                libc::kill(pid, libc::SIGKILL);
-                libc::wait4(pid, &raw mut status, 0, &raw mut usage);
-                status = HUNG;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
+    let (reaped, watched) = std::sync::mpsc::channel::<()>();
+    let watchman = std::thread::spawn(move || {
+        let patience = STOP_PATIENCE.saturating_sub(signalled.elapsed());
+        let hung = watched.recv_timeout(patience).is_err();
+        if hung {
+            // SAFETY: our own child, not reaped yet (the main thread is still waiting for it).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
-        (status, usage)
+        hung
+    });
+    let mut status = 0;
+    // SAFETY: wait4 on our own child; the rusage is written by the kernel.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let waited = libc::wait4(pid, &raw mut status, 0, &raw mut usage);
+        assert_eq!(waited, pid, "wait4 failed");
+        usage
+    };
+    let _ = reaped.send(());
+    if watchman.join().unwrap() {
+        status = HUNG;
     }
+    (status, usage)
 }
 
 fn describe_unclean(status: i32) -> Option<String> {
