@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use bench_workload::CLEANUP;
 
-/// The floor first (ratios are to it), then ours, then the peers.
-const IMPLEMENTATIONS: [&str; 4] = ["floor", "ours", "tgs", "published"];
+/// The floor first (ratios are to it), then ours (closures, then `#[subsystem]` types), then
+/// the peers.
+const IMPLEMENTATIONS: [&str; 5] = ["floor", "ours", "ours-macro", "tgs", "published"];
 
 /// How long a process may take to exit after SIGTERM before it is called hung.
 const STOP_PATIENCE: Duration = Duration::from_secs(60);
