@@ -281,7 +281,9 @@ mod tests {
 
     #[test]
     fn a_shutdown_asked_after_the_runtime_is_gone_still_cancels() {
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let shared = shared_on(&runtime);
         drop(runtime);
         super::request_shutdown(&shared, crate::ShutdownReason::Requested);
