@@ -197,8 +197,9 @@ impl DaemonHandle {
     }
 
     /// This replica's standing in the cluster's election (`[cluster]`): the first `changed()`
-    /// yields the standing now, then every change of leader, of this replica's role, of etcd's reachability. Without `[cluster]`
-    /// it never changes (not leading). See [`Context::leadership`](crate::Context::leadership).
+    /// yields the standing now, then every change of leader, of this replica's role, of etcd's
+    /// reachability. Without `[cluster]` it never changes (not leading). See
+    /// [`Context::leadership`](crate::Context::leadership).
     #[must_use]
     pub fn subscribe_leadership(&self) -> tokio::sync::watch::Receiver<crate::ClusterStanding> {
         self.shared.leadership.announce()

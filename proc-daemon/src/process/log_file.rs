@@ -3,7 +3,7 @@
 //!
 //! Rotation is written here rather than taken from a crate: it is a few renames, and the crates
 //! that do it bring date and compression libraries (`chrono`, `flate2`) that a size rotation
-//! without compression never calls (100 KB of every daemon's binary, docs/PERFORMANCE.md).
+//! without compression never calls (130 KB of every daemon's binary, docs/PERFORMANCE.md).
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -92,6 +92,16 @@ impl LogFile {
         Ok(())
     }
 
+    fn write_line(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.file()?;
+        if self.size >= self.max_size {
+            self.rotate()?;
+        }
+        self.file()?.write_all(line)?;
+        self.size += line.len() as u64;
+        Ok(line.len())
+    }
+
     /// Reports the first failure of a burst, and the recovery, on standard error (the log
     /// itself cannot carry them).
     fn note<T>(&mut self, outcome: std::io::Result<T>) -> std::io::Result<T> {
@@ -142,15 +152,7 @@ impl Write for LogFile {
     /// Writes `buf` (one whole line from the log writer) to the file, rotating first if the
     /// file has reached its size.
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let outcome = self.file().map(drop).and_then(|()| {
-            if self.size >= self.max_size {
-                self.rotate()?;
-            }
-            let file = self.file()?;
-            file.write_all(buf)?;
-            self.size += buf.len() as u64;
-            Ok(buf.len())
-        });
+        let outcome = self.write_line(buf);
         if outcome.is_err() {
             // Opened again at the next line: a recreated directory or freed space recovers.
             self.file = None;
