@@ -300,8 +300,8 @@ impl Shared {
         aborts[index] = Some(abort);
     }
 
-    /// Drops every abort handle once all supervisors have ended: each handle keeps its task's
-    /// memory allocated, which the run's report can then reuse.
+    /// Drops every abort handle once all supervisors have ended: each handle keeps its ended
+    /// task's memory allocated, which is then free for what the end of the run allocates.
     pub(crate) fn release_aborts(&self) {
         *crate::lock::mutex(&self.aborts) = Vec::new();
     }
