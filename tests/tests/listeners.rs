@@ -117,28 +117,26 @@ fn a_passed_descriptor_that_is_not_the_socket_configured_stops_the_start() {
     let dir = scratch_dir("listen-activation-wrong");
     let config = config_with(&dir, "127.0.0.1:0");
     let file = std::fs::File::create(dir.join("not-a-socket")).unwrap();
-    let mut daemon = Process::spawn(activated(file.as_raw_fd(), &config));
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
-    daemon.wait_for(
-        "listen.http: the descriptor passed as `http` (fd 3) by systemd's socket activation is not a socket",
-    );
-
     let unix = std::os::unix::net::UnixListener::bind(dir.join("unix.sock")).unwrap();
-    let mut daemon = Process::spawn(activated(unix.as_raw_fd(), &config));
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
-    daemon.wait_for(
-        "listen.http: the socket passed as `http` (fd 3) by systemd's socket activation is not of the kind configured",
-    );
+    for (passed, error) in [
+        (
+            file.as_raw_fd(),
+            "the descriptor passed as `http` (fd 3) by systemd's socket activation is not a socket",
+        ),
+        (
+            unix.as_raw_fd(),
+            "the socket passed as `http` (fd 3) by systemd's socket activation is not of the kind configured",
+        ),
+    ] {
+        let mut daemon = Process::spawn(activated(passed, &config));
+        assert_eq!(
+            daemon.wait_exit(),
+            Exit::Code(78),
+            "{}",
+            daemon.transcript()
+        );
+        daemon.wait_for(&format!("listen.http: {error}"));
+    }
 }
 
 #[test]
