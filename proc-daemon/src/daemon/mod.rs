@@ -305,4 +305,35 @@ mod tests {
             "{err}"
         );
     }
+
+    /// The end of a run waits (up to its grace) for a control-socket answer still being
+    /// written: without it, `ctl stop`'s `ok: stopping` could be lost when the daemon stops
+    /// faster than the answer is written.
+    #[tokio::test(start_paused = true)]
+    async fn the_run_ends_after_an_answer_being_written() {
+        let builder = Daemon::builder(Config::default()).with_task("idle", |shutdown| async move {
+            shutdown.cancelled().await;
+            Ok(())
+        });
+        let shared = builder.shared.clone();
+        let handle = builder.handle();
+        let mut events = handle.subscribe();
+        let run = tokio::spawn(builder.run());
+        while events.recv().await.unwrap().state != crate::SubsystemState::Running {}
+
+        let answering = shared.answers.token();
+        handle.request_shutdown();
+        while !shared
+            .entries()
+            .iter()
+            .all(crate::state::SubsystemEntry::has_exited)
+        {
+            tokio::task::yield_now().await;
+        }
+        // Virtual time: well inside the grace, and the run is still waiting for the answer.
+        tokio::time::advance(std::time::Duration::from_millis(100)).await;
+        assert!(!run.is_finished(), "the run ended with an answer unwritten");
+        drop(answering);
+        run.await.unwrap().unwrap();
+    }
 }
