@@ -44,8 +44,11 @@ pub(crate) fn record_config_failure(shared: &Arc<Shared>, name: &str, error: &st
 /// The first time, tells systemd and the console; then cancels every handle and arms the
 /// watchdog here and now, so the deadlines hold even if the task running the daemon is wedged.
 fn begin_shutdown(shared: &Arc<Shared>, first: bool) {
+    // Whoever gets here first, and before any handle is cancelled: a supervisor whose run ends
+    // by the cancellation must already see that the daemon stops (`Shared::is_stopping`), or
+    // it would restart the run.
+    shared.mark_stopping_now();
     if first {
-        shared.mark_stopping_now();
         // Before the cancellation: once handles are cancelled the daemon may finish and exit
         // before this thread gets to send anything.
         let reason = shared
