@@ -270,7 +270,7 @@ fn metrics_server_does_its_duties_with_only_what_the_unit_grants() {
     daemon.signal(signal);
     let stopping = systemd.next_event(&mut daemon);
     assert!(stopping.starts_with("STOPPING=1"), "{stopping}");
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert!(!pid_file.exists() && !socket.exists());
 
     // Nothing it made lies outside what the unit grants, and the configuration is untouched.

@@ -19,7 +19,7 @@ fn simple_and_its_hand_written_twin_stop_cleanly_on_sigterm_and_sigint() {
         daemon.wait_for("worker: started");
         assert!(pid_file.exists());
         daemon.signal(signal);
-        assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+        daemon.expect_exit(Exit::Code(0));
         daemon.wait_for("worker: shutdown requested");
         assert!(!pid_file.exists(), "PID file left behind");
     }
@@ -32,7 +32,7 @@ fn simple_survives_a_closed_stdout() {
     let mut daemon = Process::spawn_with_stdout(command);
     daemon.wait_for("all 1 subsystem(s) are running");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(daemon.count("panicked"), 0, "{}", daemon.transcript());
     assert_eq!(daemon.count("restarting"), 0, "{}", daemon.transcript());
 }
@@ -52,7 +52,7 @@ fn comprehensive_recovers_its_fetcher_and_stops_everything() {
     daemon.wait_for("fetcher: attempt 3 to reach https://example.invalid/feed");
     daemon.wait_for("fetcher: connected");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     // Counted once all output is in: the restart lines are on stderr, the fetcher's on stdout.
     assert_eq!(daemon.count("restarting subsystem `fetcher`"), 2);
     for line in ["api: stopped", "fetcher: stopped", "queue: stopped"] {
@@ -94,7 +94,7 @@ fn the_command_line_answers_version_help_and_check_config() {
         &["--check-config"],
         &[],
     );
-    assert_eq!(check.wait_exit(), Exit::Code(0), "{}", check.transcript());
+    check.expect_exit(Exit::Code(0));
     check.wait_for("comprehensive: configuration ok (");
     assert_eq!(
         check.count("api: serving"),
@@ -159,7 +159,7 @@ fn metrics_server_exposes_probes_and_metrics() {
         "{metrics}"
     );
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     daemon.wait_for("worker: stopped after");
 }
 
@@ -291,7 +291,7 @@ fn hot_reload_follows_edits_and_survives_a_broken_one() {
     assert_eq!(daemon.count("greeter: now"), 1, "{}", daemon.transcript());
 
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     daemon.wait_for("greeter: stopped");
 }
 
@@ -310,10 +310,10 @@ fn catalog_refuses_bad_settings_everywhere_and_drains_within_its_budget() {
 
     std::fs::write(&config, bad).unwrap();
     let mut check = Process::start(CATALOG, &["--check-config", "--config", path], &[]);
-    assert_eq!(check.wait_exit(), Exit::Code(78), "{}", check.transcript());
+    check.expect_exit(Exit::Code(78));
     assert_eq!(check.count(&refused), 1, "{}", check.transcript());
     let mut start = Process::start(CATALOG, &["--config", path], &[]);
-    assert_eq!(start.wait_exit(), Exit::Code(78), "{}", start.transcript());
+    start.expect_exit(Exit::Code(78));
     assert_eq!(start.count(&refused), 1, "{}", start.transcript());
     assert_eq!(start.count("refresher:"), 0, "{}", start.transcript());
 
@@ -347,7 +347,7 @@ fn catalog_refuses_bad_settings_everywhere_and_drains_within_its_budget() {
     // Its own budget is 2 s (the daemon's is 3 s): what is left can only be below it.
     assert!(left > 0 && left <= 2000, "{drain}");
     daemon.wait_for("server: drained");
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(daemon.count("restarting"), 0, "{}", daemon.transcript());
 }
 
@@ -358,7 +358,7 @@ fn catalog_set_up_errors_come_through_anyhow_with_their_cause() {
         &[],
         &[("CATALOG_START_REVISION", "seven")],
     );
-    assert_eq!(start.wait_exit(), Exit::Code(1), "{}", start.transcript());
+    start.expect_exit(Exit::Code(1));
     let expected = "loading the catalog: CATALOG_START_REVISION=\"seven\" is not a revision: invalid digit found in string";
     assert_eq!(start.count(expected), 1, "{}", start.transcript());
 }
@@ -369,5 +369,5 @@ fn catalog_runs_as_shipped() {
     daemon.wait_for("server: ready");
     daemon.wait_for("refresher: welcome — revision 1");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }

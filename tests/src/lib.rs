@@ -226,6 +226,14 @@ impl Process {
         self.wait_exit_timed(PATIENCE).0
     }
 
+    /// Waits for the process to exit and checks that it ended as `expected`; otherwise fails
+    /// with everything it printed.
+    #[track_caller]
+    pub fn expect_exit(&mut self, expected: Exit) {
+        let exit = self.wait_exit();
+        assert_eq!(exit, expected, "{}", self.transcript());
+    }
+
     /// Takes in whatever the process has printed by now, without waiting.
     pub fn drain(&mut self) {
         while self.status.is_none() {

@@ -135,7 +135,7 @@ fn probes_status_and_metrics() {
     );
 
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }
 
 #[test]
@@ -411,7 +411,7 @@ fn a_cpu_profile_over_http_parses_as_pprof_and_one_runs_at_a_time() {
         "{profile:?}"
     );
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }
 
 #[cfg(feature = "profiling")]
@@ -445,5 +445,5 @@ fn cpu_profiles_do_not_pile_up_memory() {
         "resident memory grew from {after_first} KiB to {after_third} KiB over two profiles"
     );
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }

@@ -14,11 +14,11 @@ fn a_bad_app_table_is_a_configuration_error_everywhere() {
     std::fs::write(&config, "# the port\n[app]\nport = \"high\"\n").unwrap();
 
     let mut check = Process::start(FIXTURE, &["--check-config", "--config", path], &[]);
-    assert_eq!(check.wait_exit(), Exit::Code(78), "{}", check.transcript());
+    check.expect_exit(Exit::Code(78));
     assert_eq!(check.count(&expected), 1, "{}", check.transcript());
 
     let mut start = Process::start(FIXTURE, &["--config", path], &[]);
-    assert_eq!(start.wait_exit(), Exit::Code(78), "{}", start.transcript());
+    start.expect_exit(Exit::Code(78));
     assert_eq!(start.count(&expected), 1, "{}", start.transcript());
 
     std::fs::write(&config, "[app]\nport = 8080\n").unwrap();
@@ -33,7 +33,7 @@ fn a_bad_app_table_is_a_configuration_error_everywhere() {
     daemon.signal(libc::SIGHUP);
     daemon.wait_for("server: port 9090");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }
 
 #[test]
@@ -44,7 +44,7 @@ fn a_bad_app_value_from_the_environment_names_the_variable() {
     std::fs::write(&config, "[app]\nport = 8080\n").unwrap();
     let env = [("DAEMON_APP_PORT", "high")];
     let mut check = Process::start(FIXTURE, &["--check-config", "--config", path], &env);
-    assert_eq!(check.wait_exit(), Exit::Code(78), "{}", check.transcript());
+    check.expect_exit(Exit::Code(78));
     let expected =
         "DAEMON_APP_PORT=\"high\": app.port: invalid type: string \"high\", expected u16";
     assert_eq!(check.count(expected), 1, "{}", check.transcript());
@@ -57,7 +57,7 @@ fn a_missing_app_field_points_at_the_table() {
     let path = config.to_str().unwrap();
     std::fs::write(&config, "name = \"x\"\n\n[app]\nportt = 1\n").unwrap();
     let mut check = Process::start(FIXTURE, &["--check-config", "--config", path], &[]);
-    assert_eq!(check.wait_exit(), Exit::Code(78), "{}", check.transcript());
+    check.expect_exit(Exit::Code(78));
     let expected = format!("{path}:3:1: app: missing field `port`");
     assert_eq!(check.count(&expected), 1, "{}", check.transcript());
 }
@@ -69,7 +69,7 @@ fn state_nobody_provided_stops_the_start_naming_the_type_and_the_subsystem() {
     std::fs::write(&config, "[app]\nport = 8080\n").unwrap();
     let args = ["--config", config.to_str().unwrap()];
     let mut start = Process::start(FIXTURE, &args, &[("APP_FIXTURE_WITHOUT_STATE", "1")]);
-    assert_eq!(start.wait_exit(), Exit::Code(1), "{}", start.transcript());
+    start.expect_exit(Exit::Code(1));
     let expected = "app-fixture: error: subsystem `banner` takes a `State<app_fixture::Banner>`, which the set-up did not provide; call `proc_daemon::provide(value)` in the set-up";
     assert_eq!(start.count(expected), 1, "{}", start.transcript());
     assert_eq!(

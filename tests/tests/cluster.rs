@@ -256,12 +256,7 @@ fn exactly_one_replica_runs_the_singleton_and_it_moves_when_its_replica_goes() {
     let mut stopped = replicas.remove(third);
     let sent = Instant::now();
     stopped.process.signal(libc::SIGTERM);
-    assert_eq!(
-        stopped.process.wait_exit(),
-        Exit::Code(0),
-        "{}",
-        stopped.process.transcript()
-    );
+    stopped.process.expect_exit(Exit::Code(0));
     stopped.process.wait_for("resigned the leadership");
     let rest: Vec<&Replica> = replicas.iter().collect();
     leader_of(&rest);
@@ -282,7 +277,7 @@ fn an_unreachable_etcd_stops_the_start_naming_the_endpoints() {
     .unwrap();
     let config = config.display().to_string();
     let mut daemon = Process::start(FIXTURE, &["replica"], &[("DAEMON_CONFIG", &config)]);
-    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(1));
     daemon.wait_for(&format!(
         "error: cluster: etcd is unreachable at {endpoint}: "
     ));

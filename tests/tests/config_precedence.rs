@@ -46,7 +46,7 @@ fn print_config(env: &[(&str, &str)]) -> (Process, String) {
         &["idle", "--print-config", "--config", file.to_str().unwrap()],
         env,
     );
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     (daemon, file.display().to_string())
 }
 
@@ -208,7 +208,7 @@ fn messages_carry_the_configured_name() {
         second.transcript()
     );
     first.signal(libc::SIGTERM);
-    assert_eq!(first.wait_exit(), Exit::Code(0), "{}", first.transcript());
+    first.expect_exit(Exit::Code(0));
 
     // Not loadable: the launcher's name, and --version still answers with it.
     let bad = [

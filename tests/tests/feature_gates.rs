@@ -103,7 +103,7 @@ fn the_published_performance_keys_act_or_are_named_in_a_warning() {
     );
     daemon.wait_for("idle0: running");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     // No test build installs mimalloc.
     assert_eq!(
         daemon.count("performance.memory_pool_size is ignored: reserving memory needs proc-daemon's `mimalloc` feature"),

@@ -51,12 +51,7 @@ fn a_closed_stdout_does_not_change_the_exit_code() {
 
 fn config_error(path: &std::path::Path) -> String {
     let mut daemon = Process::start(FIXTURE, &["idle", "--config", path.to_str().unwrap()], &[]);
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(78));
     daemon.transcript()
 }
 
@@ -146,9 +141,9 @@ fn instances_started_and_stopped_in_a_storm_never_run_together() {
                         ran.fetch_add(1, Ordering::Relaxed);
                         // Stop at once: the exiting holder's release races the newcomers.
                         daemon.signal(libc::SIGTERM);
-                        assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+                        daemon.expect_exit(Exit::Code(0));
                     } else {
-                        assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+                        daemon.expect_exit(Exit::Code(1));
                     }
                     assert_eq!(
                         daemon.count("OVERLAP"),
@@ -221,7 +216,7 @@ fn the_control_socket_is_refused_in_a_directory_others_may_write() {
             ("DAEMON_IPC_SOCKET", socket.to_str().unwrap()),
         ],
     );
-    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(1));
     assert_eq!(
         daemon.count("(mode 777) is writable by other users and not sticky"),
         1,
@@ -310,7 +305,7 @@ fn at_the_descriptor_limit_the_accept_loop_backs_off_and_recovers() {
     }
     daemon.wait_for("admin endpoint: accepting connections again after");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }
 
 #[test]
@@ -323,12 +318,7 @@ fn a_log_file_replaced_by_a_symbolic_link_is_not_followed() {
     let env = [("DAEMON_LOGGING_FILE", log.to_str().unwrap())];
     // At start: refused before anything runs.
     let mut refused = Process::start(FIXTURE, &["idle"], &env);
-    assert_eq!(
-        refused.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        refused.transcript()
-    );
+    refused.expect_exit(Exit::Code(78));
     assert_eq!(
         refused.count(&format!(
             "logging.file = {:?}: is a symbolic link; the daemon does not follow links for the files it writes",
@@ -350,7 +340,7 @@ fn a_log_file_replaced_by_a_symbolic_link_is_not_followed() {
         log.display()
     ));
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
         "",
@@ -361,12 +351,7 @@ fn a_log_file_replaced_by_a_symbolic_link_is_not_followed() {
 #[test]
 fn a_panic_in_set_up_exits_70_with_its_message() {
     let mut daemon = Process::start(FIXTURE, &["idle", "setup_panic=1"], &[]);
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(70),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(70));
     assert_eq!(
         daemon.count("set-up panicked: set-up exploded: the cache is corrupt; nothing was started"),
         1,
@@ -381,7 +366,7 @@ fn a_crash_loop_logs_a_few_lines_a_second_and_counts_the_rest() {
     let mut daemon = Process::start(FIXTURE, &["runs", "fail=3000", "max_restarts=100000"], &[]);
     daemon.wait_for("flaky: run 3001");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     let logged = daemon.count("subsystem `flaky` failed: flaky failed on run");
     let suppressed: usize = daemon
         .output()
@@ -430,19 +415,14 @@ fn a_non_root_daemons_default_socket_lives_in_a_private_directory() {
     let meta = std::fs::metadata(&private).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o777), (65_534, 0o700));
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 
     // Another user took the name first: the daemon does not use their directory.
     std::fs::remove_dir_all(&private).unwrap();
     std::fs::create_dir(&private).unwrap();
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o777)).unwrap();
     let mut squatted = as_nobody();
-    assert_eq!(
-        squatted.wait_exit(),
-        Exit::Code(1),
-        "{}",
-        squatted.transcript()
-    );
+    squatted.expect_exit(Exit::Code(1));
     assert_eq!(
         squatted.count(&format!(
             "{} is not a private directory of uid 65534 (it is a directory, owned by uid 0, mode 777)",
@@ -470,7 +450,7 @@ fn every_line_logged_before_exit_reaches_the_log_file() {
     );
     daemon.wait_for("idle0: running");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     let mut text = String::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
@@ -572,7 +552,7 @@ fn max_open_files_raises_the_descriptor_limit_at_start() {
         ("2048".to_owned(), "4096".to_owned())
     );
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 
     // Root in a container may lack the capability; then there is nothing more to show here.
     if may_raise_hard_limits() {
@@ -583,7 +563,7 @@ fn max_open_files_raises_the_descriptor_limit_at_start() {
             ("4096".to_owned(), "4096".to_owned())
         );
         daemon.signal(libc::SIGTERM);
-        assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+        daemon.expect_exit(Exit::Code(0));
     }
 }
 
@@ -669,18 +649,13 @@ fn with_max_open_files_the_admin_endpoint_and_control_socket_each_hold_2000_conn
     assert_eq!(tests::http_get(&address, "/healthz").0, 200);
     drop(held);
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }
 
 #[test]
 fn max_open_files_above_a_hard_limit_it_may_not_raise_exits_78() {
     let mut daemon = idle_with_open_files(256, 512, true, "4096");
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(78));
     daemon.wait_for(
         "fixture: error: invalid configuration: process.max_open_files (4096) is above this process's hard limit of 512 open files, which it may not raise (Operation not permitted (os error 1)); raise the hard limit where the daemon is started (systemd: LimitNOFILE=4096)",
     );

@@ -23,7 +23,7 @@ fn an_unhealthy_subsystem_is_stopped_gracefully_and_restarted() {
     daemon.wait_for("checked: run 2");
     daemon.wait_for("restarting subsystem `checked` (restart 1");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(daemon.count("checked: cancelled in run 2"), 1);
 }
 
@@ -69,5 +69,5 @@ fn a_blocking_health_check_stalls_nothing_and_counts_as_failed() {
     daemon.wait_for("health check of subsystem `checked` is still running after 30ms");
     daemon.wait_for("subsystem `checked` is unhealthy: 3 consecutive health checks failed");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }

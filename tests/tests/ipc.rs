@@ -438,10 +438,5 @@ fn in_a_storm_of_stops_and_reloads_every_client_gets_an_answer_or_an_error() {
         }
     }
     assert!(answered > 0, "no client was answered");
-    assert_eq!(
-        running.daemon.wait_exit(),
-        Exit::Code(0),
-        "{}",
-        running.daemon.transcript()
-    );
+    running.daemon.expect_exit(Exit::Code(0));
 }

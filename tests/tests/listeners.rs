@@ -47,7 +47,7 @@ fn a_configured_listener_is_bound_before_set_up_and_served_by_a_subsystem() {
     );
     assert_eq!(greeting(&address), format!("hello from {}", daemon.pid()));
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn an_address_in_use_stops_the_start_with_1_naming_it() {
     let dir = scratch_dir("listen-in-use");
     let config = config_with(&dir, &address);
     let mut daemon = Process::start(FIXTURE, &["listen"], &[("DAEMON_CONFIG", &config)]);
-    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(1));
     daemon.wait_for(&format!(
         "error: listener `http`: cannot listen on {address}: "
     ));
@@ -74,12 +74,7 @@ fn a_bad_address_is_a_configuration_error() {
     let dir = scratch_dir("listen-bad");
     let config = config_with(&dir, "localhost:http");
     let mut daemon = Process::start(FIXTURE, &["listen"], &[("DAEMON_CONFIG", &config)]);
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(78));
     daemon.wait_for("listen.http: \"localhost:http\" is not an address");
 }
 
@@ -129,12 +124,7 @@ fn a_passed_descriptor_that_is_not_the_socket_configured_stops_the_start() {
         ),
     ] {
         let mut daemon = Process::spawn(activated(passed, &config));
-        assert_eq!(
-            daemon.wait_exit(),
-            Exit::Code(78),
-            "{}",
-            daemon.transcript()
-        );
+        daemon.expect_exit(Exit::Code(78));
         daemon.wait_for(&format!("listen.http: {error}"));
     }
 }
@@ -160,7 +150,7 @@ fn under_socket_activation_the_inherited_socket_is_taken_by_name() {
     drop(socket);
     assert_eq!(greeting(&address), format!("hello from {}", daemon.pid()));
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }
 
 #[test]
@@ -192,5 +182,5 @@ fn a_privileged_port_is_bound_before_the_daemon_drops_to_its_user() {
     );
     assert_eq!(greeting(&address), format!("hello from {}", daemon.pid()));
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }

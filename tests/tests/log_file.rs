@@ -20,7 +20,7 @@ fn rotation_keeps_max_files_whole_lines_and_the_last_line() {
     );
     daemon.wait_for("chatty: logged 500");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -96,7 +96,7 @@ fn sigusr1_reopens_the_file_after_an_external_rotation() {
     daemon.signal(libc::SIGUSR1);
     wait_for_file_containing(&log, "received SIGUSR1: reopening the log file");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     let old = std::fs::read_to_string(&rotated).unwrap();
     assert!(
         old.contains("fixture: line 9") && !old.contains("reopening"),

@@ -12,7 +12,7 @@ fn restarts_follow_the_attribute_health_checks_run_and_sigterm_exits_0() {
     daemon.wait_for("subsystem `flaky` failed: I/O error: flaky failed on run 1");
     daemon.wait_for("probe: check 3");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(daemon.count("flaky: run "), 3);
     assert_eq!(daemon.count("restarting subsystem `flaky`"), 2);
     assert_eq!(daemon.count("flaky: cancelled"), 1);
@@ -37,7 +37,7 @@ fn anyhow_and_boxed_errors_are_reported_with_their_context() {
     let program = env!("CARGO_BIN_EXE_anyhow_fixture");
     let mut daemon = Process::start(program, &[], &[]);
     // `loader` is critical: its failure ends the daemon with exit code 1.
-    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(1));
     assert!(
         daemon.count(
             "subsystem `loader` failed: loading the cache: No such file or directory (os error 2)"
@@ -51,12 +51,7 @@ fn anyhow_and_boxed_errors_are_reported_with_their_context() {
         daemon.transcript()
     );
     let mut refused = Process::start(program, &[], &[("FIXTURE_SETUP_FAILS", "1")]);
-    assert_eq!(
-        refused.wait_exit(),
-        Exit::Code(1),
-        "{}",
-        refused.transcript()
-    );
+    refused.expect_exit(Exit::Code(1));
     assert_eq!(
         refused.count("anyhow-fixture: error: set-up refused: FIXTURE_SETUP_FAILS is set"),
         1,

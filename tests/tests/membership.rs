@@ -102,5 +102,5 @@ fn subsystems_added_and_removed_at_run_time_show_in_status_and_metrics() {
     );
 
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }

@@ -98,7 +98,7 @@ fn a_dependent_starts_only_once_its_dependency_is_ready_and_status_says_why_it_w
     assert!(!body.contains("\"waiting_for\":\"database\""), "{body}");
 
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn on_sigterm_a_dependent_drains_before_its_dependency_sees_cancellation() {
     daemon.wait_for("api: run 1 starting");
     daemon.wait_for("reports: starting");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     daemon.wait_for("in dependency order: each once what runs after it has stopped");
     before(&daemon, "api: run 1 cancelled", "api: run 1 drained");
     before(&daemon, "api: run 1 drained", "database: cancelled");
@@ -128,7 +128,7 @@ fn a_dependency_crash_restarts_its_dependents_after_it_is_ready_again() {
     let mut daemon = Process::start(ORDERED, &[], &[("FIXTURE_DB_FAILS_ONCE", "1")]);
     daemon.wait_for("api: run 2 starting");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     before(&daemon, "database: run 1 fails", "api: run 1 cancelled");
     before(&daemon, "api: run 1 cancelled", "database: run 2 ready");
     before(&daemon, "database: run 2 ready", "api: run 2 starting");
@@ -151,12 +151,7 @@ fn a_cycle_stops_the_start_with_78_naming_it() {
         &["dependencies", "depends=web>api,api>db,db>web"],
         &[],
     );
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(78));
     daemon.wait_for(
         "error: invalid configuration: subsystems depend on each other in a cycle: `web` → `api` → `db` → `web`",
     );
@@ -166,12 +161,7 @@ fn a_cycle_stops_the_start_with_78_naming_it() {
 #[test]
 fn an_unknown_dependency_stops_the_start_with_78_naming_it() {
     let mut daemon = Process::start(FIXTURE, &["dependencies", "depends=web>dbx"], &[]);
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(78));
     daemon.wait_for(
         "error: invalid configuration: subsystem `web` runs after `dbx`, which is not a subsystem of this daemon",
     );

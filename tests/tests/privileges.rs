@@ -61,7 +61,7 @@ fn a_daemon_started_as_root_runs_as_its_user_with_its_umask_and_directory() {
     assert_eq!(pid_text.trim(), pid.to_string());
 
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert!(!pid_file.exists(), "{}", daemon.transcript());
 }
 
@@ -72,12 +72,7 @@ fn an_unknown_user_or_a_bad_umask_stops_the_start_with_78() {
         &["idle", "count=1"],
         &[("DAEMON_PROCESS_USER", "no-such-user-here")],
     );
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(78));
     daemon.wait_for(
         "error: invalid configuration: process.user: there is no user named \"no-such-user-here\" on this system",
     );
@@ -93,12 +88,7 @@ fn an_unknown_user_or_a_bad_umask_stops_the_start_with_78() {
         &["idle", "count=1"],
         &[("DAEMON_PROCESS_UMASK", "0o27")],
     );
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(78));
     daemon.wait_for(
         "process.umask: \"0o27\" is not a file-mode mask; write it in octal, like \"0027\"",
     );
@@ -116,12 +106,7 @@ fn a_daemon_not_started_as_root_is_refused_the_drop() {
         .args(["idle", "count=1"])
         .env("DAEMON_PROCESS_USER", "root");
     let mut daemon = Process::spawn(command);
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(78));
     daemon.wait_for(
         "process.user = \"root\": changing user or group needs the daemon to start as root; it runs as uid 65534, gid 65534",
     );

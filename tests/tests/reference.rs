@@ -17,7 +17,7 @@ fn the_reference_daemon_toml_loads_verbatim_and_runs() {
         &["--check-config", "--config", REFERENCE_TOML],
         &env,
     );
-    assert_eq!(check.wait_exit(), Exit::Code(0), "{}", check.transcript());
+    check.expect_exit(Exit::Code(0));
     check.wait_for("my-production-daemon: configuration ok");
 
     let mut daemon = Process::start(
@@ -31,7 +31,7 @@ fn the_reference_daemon_toml_loads_verbatim_and_runs() {
         "daemon `my-production-daemon` started 1 subsystem(s)",
     );
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     // `memory_pool_size` needs mimalloc, which no test build installs: named, not ignored.
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(
@@ -49,7 +49,7 @@ fn the_reference_environment_example_starts_a_daemon() {
         ("DAEMON_PERFORMANCE_WORKER_THREADS", "16"),
     ];
     let mut print = Process::start(FIXTURE, &["--print-config"], &env);
-    assert_eq!(print.wait_exit(), Exit::Code(0), "{}", print.transcript());
+    print.expect_exit(Exit::Code(0));
     for line in [
         "name = \"env-daemon\"  # env DAEMON_NAME",
         "timeout_ms = 60000  # env DAEMON_SHUTDOWN_TIMEOUT_MS",
@@ -62,5 +62,5 @@ fn the_reference_environment_example_starts_a_daemon() {
     let mut daemon = Process::start(FIXTURE, &["idle", "count=1"], &env);
     daemon.wait_for("daemon `env-daemon` started 1 subsystem(s)");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }

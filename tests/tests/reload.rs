@@ -38,7 +38,7 @@ fn start_watching(config: &Path) -> Process {
 /// Stops `daemon` and checks that no partial configuration was ever applied.
 fn stop_with_no_partial_config(mut daemon: Process) {
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(
         daemon.count("config: PARTIAL"),
         0,
@@ -75,7 +75,7 @@ fn sighup_applies_an_edit_and_a_broken_edit_keeps_the_old_config() {
     daemon.signal(libc::SIGHUP);
     daemon.wait_for("config: version 3 timeout_ms=1003");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(daemon.count("config: PARTIAL"), 0);
 }
 
@@ -185,5 +185,5 @@ fn hot_reload_without_a_config_file_says_there_is_nothing_to_watch() {
         "hot_reload = true, but the configuration was not read from a file (defaults and environment only); there is nothing to watch",
     );
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }

@@ -14,7 +14,7 @@ fn runs(options: &[&str]) -> Process {
 
 fn stop(mut daemon: Process) -> Process {
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     daemon
 }
 
@@ -31,7 +31,7 @@ fn on_failure_restarts_failures_until_a_run_succeeds() {
 #[test]
 fn on_failure_stops_after_ok_and_the_daemon_exits_0_when_all_stopped() {
     let mut daemon = runs(&["policy=on_failure", "fail=2", "then=ok"]);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(daemon.count("flaky: run "), 3);
     daemon.wait_for("subsystem `flaky` finished");
     daemon.wait_for("shutting down (every subsystem has stopped)");
@@ -40,14 +40,14 @@ fn on_failure_stops_after_ok_and_the_daemon_exits_0_when_all_stopped() {
 #[test]
 fn never_stops_after_ok() {
     let mut daemon = runs(&["policy=never", "then=ok"]);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(daemon.count("flaky: run "), 1);
 }
 
 #[test]
 fn never_fails_after_err_and_a_critical_failure_exits_1_naming_it() {
     let mut daemon = runs(&["policy=never", "fail=1"]);
-    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(1));
     assert_eq!(daemon.count("flaky: run "), 1);
     daemon
         .wait_for("subsystem `flaky` failed and will not be restarted (restart policy is `never`)");
@@ -58,7 +58,7 @@ fn never_fails_after_err_and_a_critical_failure_exits_1_naming_it() {
 fn always_restarts_after_ok() {
     // Every run returns Ok at once; `always` restarts each until the intensity limit stops it.
     let mut daemon = runs(&["policy=always", "then=ok", "max_restarts=4"]);
-    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(1));
     assert_eq!(daemon.count("flaky: run "), 5, "1 run + 4 restarts");
     daemon.wait_for("restarted more than 4 times within 60s; giving up");
 }
@@ -96,7 +96,7 @@ fn a_panicking_subsystem_is_restarted_and_the_daemon_survives() {
 #[test]
 fn a_crash_loop_is_stopped_by_the_intensity_limit_and_exits_1() {
     let mut daemon = runs(&["policy=on_failure", "fail=1000", "max_restarts=5"]);
-    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(1));
     assert_eq!(daemon.count("flaky: run "), 6, "1 run + 5 restarts");
     daemon.wait_for("error: subsystem `flaky` failed: restarted more than 5 times within 60s; giving up (last error: flaky failed on run 6)");
 }
@@ -113,14 +113,14 @@ fn a_non_critical_failure_leaves_the_daemon_running() {
     daemon.drain();
     assert_eq!(daemon.count("steady: cancelled"), 0);
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     assert_eq!(daemon.count("steady: cancelled"), 1);
 }
 
 #[test]
 fn a_critical_failure_stops_the_other_subsystems() {
     let mut daemon = Process::start(FIXTURE, &["two", "policy=never", "fail=1"], &[]);
-    assert_eq!(daemon.wait_exit(), Exit::Code(1), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(1));
     daemon.wait_for("shutting down (critical subsystem `flaky` failed)");
     assert_eq!(
         daemon.count("steady: running"),
@@ -131,12 +131,7 @@ fn a_critical_failure_stops_the_other_subsystems() {
 #[test]
 fn a_configuration_error_from_a_subsystem_ends_the_daemon_with_78_not_a_restart_loop() {
     let mut daemon = Process::start(FIXTURE, &["config-error"], &[]);
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(78),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(78));
     daemon.wait_for(
         "subsystem `reader` failed with a configuration error; a restart cannot mend the configuration, so the daemon stops (exit 78)",
     );

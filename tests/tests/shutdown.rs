@@ -33,7 +33,7 @@ fn graceful_stop_on(signal: i32) {
         daemon.pid().to_string()
     );
     daemon.signal(signal);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     for i in 0..3 {
         assert_eq!(
             daemon.count(&format!("idle{i}: cancelled")),
@@ -78,7 +78,7 @@ fn sighup_does_not_stop_the_daemon() {
     daemon.signal(libc::SIGUSR1);
     daemon.wait_for("received SIGUSR1");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
     // Still running when SIGTERM came: the one shutdown is SIGTERM's, the one cancel its.
     assert_eq!(daemon.count("shutting down (received SIGTERM)"), 1);
     assert_eq!(daemon.count("shutting down"), 1, "{}", daemon.transcript());
@@ -232,12 +232,7 @@ fn second_sigterm_exits_with_143() {
     daemon.signal(libc::SIGTERM);
     daemon.wait_for("slow: cleaning up");
     daemon.signal(libc::SIGTERM);
-    assert_eq!(
-        daemon.wait_exit(),
-        Exit::Code(143),
-        "{}",
-        daemon.transcript()
-    );
+    daemon.expect_exit(Exit::Code(143));
 }
 
 #[test]
@@ -288,7 +283,7 @@ fn a_second_instance_with_the_same_pid_file_is_refused() {
     first.wait_for("idle0: running");
 
     let mut second = start(&["idle", "count=1"], &env);
-    assert_eq!(second.wait_exit(), Exit::Code(1), "{}", second.transcript());
+    second.expect_exit(Exit::Code(1));
     second.wait_for(&format!(
         "PID file {} is held by running process {}",
         pid_file.display(),

@@ -65,7 +65,7 @@ fn ready_watchdog_reload_and_stopping_in_order() {
         stopping,
         "STOPPING=1\nEXTEND_TIMEOUT_USEC=15000000\nSTATUS=stopping: received SIGTERM"
     );
-    assert_eq!(daemon.wait_exit(), Exit::Code(0), "{}", daemon.transcript());
+    daemon.expect_exit(Exit::Code(0));
 }
 
 #[test]
