@@ -125,9 +125,17 @@ impl Hammer {
         }
     }
 
-    fn finish(self) -> (u64, Vec<String>) {
+    /// Stops the loop and checks that no request failed; how many were served.
+    fn finish_without_failures(self) -> u64 {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().unwrap()
+        let (served, failures) = self.thread.join().unwrap();
+        assert!(
+            failures.is_empty(),
+            "{} of {served} requests failed: {:?}",
+            failures.len(),
+            &failures[..failures.len().min(10)]
+        );
+        served
     }
 }
 
@@ -201,13 +209,7 @@ fn an_upgrade_to_a_replaced_binary_refuses_no_connection_and_loses_no_request() 
     // The old process finishes what it serves and exits 0; the new one serves on.
     assert_eq!(old.wait_ended(), Exit::Code(0), "{}", old.transcript());
     hammer.wait_served_by(u32::try_from(new_pid).unwrap(), 200);
-    let (served, failures) = hammer.finish();
-    assert!(
-        failures.is_empty(),
-        "{} of {served} requests failed: {:?}",
-        failures.len(),
-        &failures[..failures.len().min(10)]
-    );
+    hammer.finish_without_failures();
 
     // The PID file, the admin endpoint (same port) and the control socket follow.
     assert_eq!(pid_in(&dir), new_pid.to_string());
@@ -280,13 +282,7 @@ fn a_new_binary_that_fails_before_ready_leaves_the_old_one_serving() {
     );
     assert_eq!(count("anon_inode:"), 0, "{given:#?}");
     hammer.wait_served_by(pid_u32, 100);
-    let (served, failures) = hammer.finish();
-    assert!(
-        failures.is_empty(),
-        "{} of {served} failed: {:?}",
-        failures.len(),
-        &failures[..failures.len().min(10)]
-    );
+    hammer.finish_without_failures();
     assert_eq!(pid_in(&dir), pid.to_string());
     let (_, metrics) = http_get(&admin, "/metrics");
     assert!(
