@@ -250,7 +250,7 @@ fn start_subsystems(shared: &Arc<Shared>, tracker: &TaskTracker) -> Vec<Option<A
     shared.expect_starts(entries.len());
     let mut aborts = Vec::with_capacity(entries.len());
     for (index, entry) in entries.iter().enumerate() {
-        if shared.shutdown.is_shutdown() {
+        if shared.is_stopping() {
             // A signal arrived during start-up: what has started is stopped, the rest never runs.
             entry.transition(SubsystemState::Stopped, None, &shared.events);
             entry.mark_exited();

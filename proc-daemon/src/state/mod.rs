@@ -7,6 +7,7 @@ mod dependencies;
 mod entries;
 mod entry;
 mod events;
+mod exit_watch;
 mod handover;
 mod leadership;
 mod live_config;
@@ -22,6 +23,7 @@ pub(crate) use entries::Entries;
 pub(crate) use entry::SubsystemEntry;
 pub(crate) use events::EventBus;
 pub use events::SubsystemEvent;
+pub(crate) use exit_watch::ExitWatch;
 pub(crate) use handover::{Handover, LockedFile};
 pub use leadership::ClusterStanding;
 pub(crate) use leadership::Leadership;
@@ -116,8 +118,8 @@ pub(crate) struct Shared {
     runtime: OnceLock<(tokio::runtime::Handle, tokio_util::task::TaskTracker)>,
     /// Each supervisor's abort handle, by position (`None`: never started).
     aborts: Mutex<Vec<Option<tokio::task::AbortHandle>>>,
-    /// Notified whenever a supervisor ends.
-    pub(crate) exits: tokio::sync::Notify,
+    /// Notified when a supervisor ends while someone waits for one to (see [`ExitWatch`]).
+    pub(crate) exits: ExitWatch,
     outcome: Mutex<Outcome>,
     lifecycle: Mutex<Lifecycle>,
     #[cfg(feature = "metrics")]
@@ -153,7 +155,7 @@ impl Shared {
             entries: Entries::default(),
             runtime: OnceLock::new(),
             aborts: Mutex::new(Vec::new()),
-            exits: tokio::sync::Notify::new(),
+            exits: ExitWatch::default(),
             outcome: Mutex::new(Outcome::default()),
             lifecycle: Mutex::new(Lifecycle::default()),
             #[cfg(feature = "metrics")]

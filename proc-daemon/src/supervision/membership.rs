@@ -99,20 +99,11 @@ pub(crate) async fn remove(shared: &Shared, name: &str) -> Result<SubsystemStatu
     );
     entry.mark_stopping(&shared.events);
     let deadline = Instant::now() + budget;
-    loop {
-        let exited = shared.exits.notified();
-        tokio::pin!(exited);
-        exited.as_mut().enable();
-        if entry.has_exited() {
-            break;
-        }
-        tokio::select! {
-            () = exited => {}
-            () = tokio::time::sleep_until(deadline) => {
-                super::stop::abort_overdue(shared, index, budget);
-                // An abort cannot interrupt blocking code: do not wait for the task to end.
-                break;
-            }
+    tokio::select! {
+        () = shared.exits.wait_until(|| entry.has_exited()) => {}
+        () = tokio::time::sleep_until(deadline) => {
+            super::stop::abort_overdue(shared, index, budget);
+            // An abort cannot interrupt blocking code: do not wait for the task to end.
         }
     }
     let status = entry.status();

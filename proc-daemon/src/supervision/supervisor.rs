@@ -40,7 +40,7 @@ impl Drop for Supervised {
         self.entry().mark_exited();
         // The ordered stop, or a removal, may be waiting for this one to end.
         self.shared.order_changed();
-        self.shared.exits.notify_waiters();
+        self.shared.exits.supervisor_ended();
     }
 }
 
