@@ -85,10 +85,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn nobody_waiting_means_nothing_to_wake() {
-        let watch = ExitWatch::default();
+    async fn a_waiter_wakes_at_the_next_end_and_stops_counting_itself() {
+        let watch = Arc::new(ExitWatch::default());
+        // Nobody waits: nothing to wake, nothing counted.
         watch.supervisor_ended();
-        // A waiter that comes later still returns at once when its condition already holds.
-        watch.wait_until(|| true).await;
+        assert_eq!(watch.waiting.load(Ordering::Relaxed), 0);
+        let exited = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (watch, exited) = (watch.clone(), exited.clone());
+            tokio::spawn(async move { watch.wait_until(|| exited.load(Ordering::Acquire)).await })
+        };
+        // On this one-thread runtime the waiter runs to its first wait when this task yields.
+        while watch.waiting.load(Ordering::Relaxed) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Another supervisor's end: woken, checked, still waiting.
+        watch.supervisor_ended();
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        exited.store(true, Ordering::Release);
+        watch.supervisor_ended();
+        tokio::time::timeout(std::time::Duration::from_secs(10), waiter)
+            .await
+            .expect("the end was missed")
+            .unwrap();
+        assert_eq!(watch.waiting.load(Ordering::Relaxed), 0);
     }
 }
