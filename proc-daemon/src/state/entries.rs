@@ -5,9 +5,14 @@
 //! never change.
 
 use std::collections::HashMap;
+
+use rapidhash::fast::RandomState;
 use std::sync::{Mutex, OnceLock};
 
 use super::SubsystemEntry;
+
+/// Present subsystems' names to their positions.
+type NameIndex = HashMap<Box<str>, usize, RandomState>;
 
 /// Every subsystem of one daemon's run, by position.
 #[derive(Debug, Default)]
@@ -16,7 +21,7 @@ pub(crate) struct Entries {
     added: boxcar::Vec<SubsystemEntry>,
     /// Names of present subsystems to positions, built at the first change at run time (a
     /// daemon whose set never changes carries none); its lock also serialises the changes.
-    names: Mutex<Option<HashMap<Box<str>, usize>>>,
+    names: Mutex<Option<NameIndex>>,
 }
 
 impl Entries {
@@ -87,7 +92,7 @@ impl std::ops::Index<usize> for Entries {
 #[derive(Debug)]
 pub(crate) struct Names<'a> {
     entries: &'a Entries,
-    index: &'a mut HashMap<Box<str>, usize>,
+    index: &'a mut NameIndex,
 }
 
 impl Names<'_> {

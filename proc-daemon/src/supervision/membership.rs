@@ -13,8 +13,7 @@ use crate::{Error, Result, Subsystem};
 
 /// Adds `subsystem` to the running daemon and starts its supervisor.
 pub(crate) fn add(shared: &Arc<Shared>, subsystem: Box<dyn Subsystem>) -> Result<()> {
-    let name = subsystem.name().to_owned();
-    let refuse = |why: &str| Err(Error::other(format!("subsystem `{name}` {why}")));
+    let refuse = |why: &str| Err(refusal(subsystem.name(), why));
     let Some((runtime, tracker)) = shared.runtime() else {
         return refuse(
             "cannot be added: the daemon is not running yet (add it to the builder instead)",
@@ -30,13 +29,17 @@ pub(crate) fn add(shared: &Arc<Shared>, subsystem: Box<dyn Subsystem>) -> Result
         .into_iter()
         .find(|need| !shared.provided().has(need))
     {
-        return Err(crate::subsystem::provided::missing(&name, need.type_name()));
+        return Err(crate::subsystem::provided::missing(
+            subsystem.name(),
+            need.type_name(),
+        ));
     }
     shared.entries().change(|names| {
-        if shared.shutdown.is_shutdown() {
+        let refuse = |why: &str| Err(refusal(subsystem.name(), why));
+        if shared.is_stopping() {
             return refuse("cannot be added: the daemon is shutting down");
         }
-        if names.position(&name).is_some() {
+        if names.position(subsystem.name()).is_some() {
             return refuse("cannot be added: a subsystem of that name is already running");
         }
         let entry = crate::state::SubsystemEntry::new(subsystem, &shared.shutdown);
@@ -45,9 +48,14 @@ pub(crate) fn add(shared: &Arc<Shared>, subsystem: Box<dyn Subsystem>) -> Result
         let index = names.push(entry);
         let task = tracker.spawn_on(supervise(shared.clone(), index), runtime);
         shared.set_abort(index, task.abort_handle());
-        tracing::info!(subsystem = name.as_str(), "added subsystem `{name}`");
+        let name = shared.entries()[index].name();
+        tracing::info!(subsystem = name, "added subsystem `{name}`");
         Ok(())
     })
+}
+
+fn refusal(name: &str, why: &str) -> Error {
+    Error::other(format!("subsystem `{name}` {why}"))
 }
 
 /// Stops the present subsystem `name` within its budget and removes it; how it ended.
