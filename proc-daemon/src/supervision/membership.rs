@@ -39,13 +39,18 @@ pub(crate) fn add(shared: &Arc<Shared>, subsystem: Box<dyn Subsystem>) -> Result
         if shared.is_stopping() {
             return refuse("cannot be added: the daemon is shutting down");
         }
-        if names.position(subsystem.name()).is_some() {
-            return refuse("cannot be added: a subsystem of that name is already running");
-        }
         let entry = crate::state::SubsystemEntry::new(subsystem, &shared.shutdown);
         // Start-up is over: an added subsystem does not count towards it.
         let _ = entry.count_started();
-        let index = names.push(entry);
+        let index = match names.push_unique(entry) {
+            Ok(index) => index,
+            Err(refused) => {
+                return Err(refusal(
+                    refused.name(),
+                    "cannot be added: a subsystem of that name is already running",
+                ));
+            }
+        };
         let task = tracker.spawn_on(supervise(shared.clone(), index), runtime);
         shared.set_abort(index, task.abort_handle());
         let name = shared.entries()[index].name();
