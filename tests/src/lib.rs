@@ -246,17 +246,16 @@ impl Process {
         }
     }
 
-    /// What follows `prefix` on the first printed line that contains it. Panics, showing all
-    /// output, if no line does.
+    /// What follows `prefix` on the first line that contains it, waiting for that line (a
+    /// daemon's log lines and its subsystems' output come through different pipes, so a line
+    /// printed first may be read second). Panics, showing all output, past the deadline.
     #[must_use]
-    pub fn line_value(&self, prefix: &str) -> String {
-        self.output
-            .iter()
-            .find_map(|line| {
-                line.split_once(prefix)
-                    .map(|(_, rest)| rest.trim().to_owned())
-            })
-            .unwrap_or_else(|| panic!("no line with {prefix:?}:\n{}", self.transcript()))
+    pub fn wait_for_value(&mut self, prefix: &str) -> String {
+        let line = self.wait_for(prefix);
+        let (_, rest) = line
+            .split_once(prefix)
+            .expect("the line contains the prefix");
+        rest.trim().to_owned()
     }
 
     /// Every line printed so far.

@@ -70,7 +70,7 @@ impl Replica {
     fn start(config: &str) -> Self {
         let mut process = Process::start(FIXTURE, &["replica"], &[("DAEMON_CONFIG", config)]);
         process.wait_for(&format!("worker: running on pid {}", process.pid()));
-        let admin = process.line_value("admin endpoint listening on http://");
+        let admin = process.wait_for_value("admin endpoint listening on http://");
         Self { process, admin }
     }
 

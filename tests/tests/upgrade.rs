@@ -195,7 +195,7 @@ fn an_upgrade_to_a_replaced_binary_refuses_no_connection_and_loses_no_request() 
     let mut old = Process::start(&program, &["echo"], &[("DAEMON_CONFIG", &config)]);
     let old_pid = old.pid();
     let address = listening_address(&mut old, old_pid);
-    let admin = old.line_value("admin endpoint listening on http://");
+    let admin = old.wait_for_value("admin endpoint listening on http://");
     assert_eq!(pid_in(&dir), old_pid.to_string());
 
     let hammer = Hammer::start(&address);
@@ -245,7 +245,7 @@ fn a_new_binary_that_fails_before_ready_leaves_the_old_one_serving() {
     let pid = daemon.pid();
     let pid_u32 = u32::try_from(pid).unwrap();
     let address = listening_address(&mut daemon, pid);
-    let admin = daemon.line_value("admin endpoint listening on http://");
+    let admin = daemon.wait_for_value("admin endpoint listening on http://");
 
     let hammer = Hammer::start(&address);
     hammer.wait_served_by(pid_u32, 100);
