@@ -24,22 +24,28 @@ fn each_block_runs_and_prints_what_the_reference_says() {
     run(env!("CARGO_BIN_EXE_block_scheduler_hints"), &dir);
     run(env!("CARGO_BIN_EXE_block_subsystem_events"), &dir);
 
-    let metrics = run(env!("CARGO_BIN_EXE_block_metrics_collection"), &dir);
-    let workers = metrics.line_value("Worker threads: ");
+    let mut metrics = run(env!("CARGO_BIN_EXE_block_metrics_collection"), &dir);
+    let workers = metrics.wait_for_value("Worker threads: ");
     assert!(
         workers.parse::<usize>().unwrap() >= 1,
         "{}",
         metrics.transcript()
     );
 
-    let resources = run(env!("CARGO_BIN_EXE_block_resource_tracking"), &dir);
+    let mut resources = run(env!("CARGO_BIN_EXE_block_resource_tracking"), &dir);
     let memory: u64 = resources
-        .line_value("Memory: ")
+        .wait_for_value("Memory: ")
         .trim_end_matches(" MB")
         .parse()
         .unwrap();
     assert!(memory >= 1, "{}", resources.transcript());
-    assert!(resources.line_value("Threads: ").parse::<u64>().unwrap() >= 1);
+    assert!(
+        resources
+            .wait_for_value("Threads: ")
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
 
     let channel = run(env!("CARGO_BIN_EXE_block_channel_facade"), &dir);
     assert_eq!(channel.count("Got: hello"), 1, "{}", channel.transcript());
