@@ -269,6 +269,13 @@ impl DaemonBuilder {
 }
 
 #[cfg(test)]
+impl DaemonHandle {
+    pub(crate) fn shared_for_probe(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+#[cfg(test)]
 impl DaemonBuilder {
     pub(crate) fn shared_for_probe(&self) -> Arc<Shared> {
         self.shared.freeze_entries();

@@ -302,6 +302,15 @@ impl Shared {
         aborts[index] = Some(abort);
     }
 
+    /// Drops the abort handle of the removed subsystem at `index`: it kept the ended task's
+    /// memory, which a daemon that adds and removes subsystems for days must not accumulate.
+    pub(crate) fn release_abort(&self, index: usize) {
+        let released = crate::lock::mutex(&self.aborts)
+            .get_mut(index)
+            .and_then(Option::take);
+        drop(released);
+    }
+
     /// Drops every abort handle once all supervisors have ended: each handle keeps its ended
     /// task's memory allocated, which is then free for what the end of the run allocates.
     pub(crate) fn release_aborts(&self) {

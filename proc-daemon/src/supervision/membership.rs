@@ -121,6 +121,7 @@ pub(crate) async fn remove(shared: &Shared, name: &str) -> Result<SubsystemStatu
     }
     let status = entry.status();
     entry.mark_removed();
+    shared.release_abort(index);
     entries.change(|names| names.forget(name));
     tracing::info!(
         subsystem = name,
@@ -189,6 +190,9 @@ mod tests {
         );
         let names: Vec<String> = daemon.subsystems().into_iter().map(|s| s.name).collect();
         assert_eq!(names, ["main"]);
+        // Its ended task is not kept alive by its abort handle until the daemon stops.
+        assert!(handle.shared_for_probe().abort_handle(1).is_none());
+        assert!(handle.shared_for_probe().abort_handle(0).is_some());
         let error = handle.remove_subsystem("tenant-1").await.unwrap_err();
         assert_eq!(
             error.to_string(),
