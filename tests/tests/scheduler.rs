@@ -1,6 +1,8 @@
 //! Scheduler hints of `[performance]`, read back from `/proc` of a running daemon.
 
-use tests::{Exit, Process};
+use std::time::{Duration, Instant};
+
+use tests::{Exit, PATIENCE, Process};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
 
@@ -14,6 +16,27 @@ fn threads(pid: i32) -> Vec<(String, String, String)> {
             (read("comm").trim().to_owned(), read("status"), read("stat"))
         })
         .collect()
+}
+
+/// The threads once at least two runtime threads exist and each has pinned itself: a thread
+/// shows in `/proc` as soon as it is created, but pins itself only when it first runs, which on
+/// a loaded machine can come after the subsystems are running on the other worker. Polls (the
+/// affinity in `/proc` is the observable event); after `PATIENCE`, the last reading.
+fn pinned_workers(pid: i32) -> Vec<(String, String, String)> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let threads = threads(pid);
+        let workers: Vec<&str> = threads
+            .iter()
+            .filter(|(name, ..)| name.starts_with("fixture-worker"))
+            .map(|(_, status, _)| field(status, "Cpus_allowed_list:"))
+            .collect();
+        let pinned = workers.len() >= 2 && workers.iter().all(|cpu| cpu.parse::<usize>().is_ok());
+        if pinned || Instant::now() >= deadline {
+            return threads;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn field<'a>(status: &'a str, name: &str) -> &'a str {
@@ -76,7 +99,7 @@ fn thread_pinning_gives_each_runtime_thread_one_cpu() {
         ],
     );
     daemon.wait_for("all 2 subsystem(s) are running");
-    let threads = threads(daemon.pid());
+    let threads = pinned_workers(daemon.pid());
     let workers: Vec<&(String, String, String)> = threads
         .iter()
         .filter(|(name, ..)| name.starts_with("fixture-worker"))
